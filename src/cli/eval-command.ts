@@ -1,0 +1,64 @@
+/** `kestrel eval DIR`: scan a labelled corpus and report detection quality. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KestrelConfig } from '../config/schema.js';
+import { evaluate, renderReport, type LabelledResult } from '../eval/metrics.js';
+import { isErrorLine } from '../scan/batch.js';
+import { EXIT, UsageError } from './errors.js';
+import { scanPaths } from './scan-command.js';
+
+interface ManifestEntry {
+  file: string;
+  labels: string[];
+  also_ok?: string[];
+}
+
+export interface EvalOptions {
+  dir: string;
+  json: boolean;
+  strict: boolean;
+  jobs?: number;
+}
+
+function readManifest(dir: string): ManifestEntry[] {
+  const file = join(dir, 'manifest.jsonl');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  return text.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      throw new UsageError(`${file}:${i + 1}: not valid JSON`);
+    }
+    const e = entry as Partial<ManifestEntry>;
+    if (typeof e.file !== 'string' || !Array.isArray(e.labels) || e.labels.length === 0) {
+      throw new UsageError(`${file}:${i + 1}: needs "file" (string) and "labels" (non-empty list)`);
+    }
+    return [{ file: e.file, labels: e.labels, also_ok: e.also_ok ?? [] }];
+  });
+}
+
+export async function runEval(config: KestrelConfig, options: EvalOptions): Promise<number> {
+  const manifest = readManifest(options.dir);
+  const byPath = new Map(manifest.map((entry) => [join(options.dir, entry.file), entry]));
+  const results: LabelledResult[] = [];
+  await scanPaths(config, [...byPath.keys()], options.jobs, (line) => {
+    const entry = byPath.get(line.file)!;
+    const scanned = !isErrorLine(line);
+    results.push({
+      labels: entry.labels,
+      alsoOk: entry.also_ok ?? [],
+      predicted: scanned ? line.categories : null,
+      routes: scanned ? line.routes : [],
+    });
+  });
+  const report = evaluate(results, { strict: options.strict, monitorRoute: 'monitor' });
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,107 @@
+/** The `kestrel` command line. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { SourceError } from '../config/yaml-source.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { EXIT, UsageError } from './errors.js';
+import { runEval } from './eval-command.js';
+import { runLexiconCheck } from './lexicon-command.js';
+import { runScan } from './scan-command.js';
+
+const HELP = `kestrel: e-safety mail scanner for school trusts
+
+Usage:
+  kestrel scan [options] PATH...       scan .eml files, folders, mbox files, Maildirs, or - (stdin)
+  kestrel eval [options] DIR           precision/recall against DIR/manifest.jsonl
+  kestrel lexicon check [options]      validate lexicons and run every rule's examples
+
+Options:
+  -c, --config FILE     kestrel.yaml to use (default: ./kestrel.yaml if present, else built-in defaults)
+  -f, --format FORMAT   scan output: jsonl (default when stdout is not a terminal) or table
+      --fail-on-flag    scan: exit 1 when any message is flagged
+  -j, --jobs N          worker threads (default: config scan.jobs, 0 = one per core)
+      --json            eval: machine-readable output
+      --strict          eval: count also_ok labels as false flags
+  -h, --help            this help
+  -v, --version         Kestrel's version
+
+Exit status: 0 done, 1 flagged (with --fail-on-flag), 2 usage or configuration error,
+3 some messages could not be scanned (each is reported on its own line).
+`;
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function positiveInteger(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a whole number of 1 or more, got "${value}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        format: { type: 'string', short: 'f' },
+        'fail-on-flag': { type: 'boolean' },
+        jobs: { type: 'string', short: 'j' },
+        json: { type: 'boolean' },
+        strict: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`kestrel: ${(error as Error).message}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+
+  const [command, ...rest] = positionals;
+  try {
+    const jobs = positiveInteger(values.jobs, '--jobs');
+    switch (command) {
+      case 'scan': {
+        const format = values.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
+        if (format !== 'jsonl' && format !== 'table') throw new UsageError(`--format must be jsonl or table, got "${format}"`);
+        const config = loadConfig(values.config);
+        return await runScan(config, { paths: rest, format, failOnFlag: values['fail-on-flag'] ?? false, ...(jobs ? { jobs } : {}) });
+      }
+      case 'eval': {
+        if (rest.length !== 1) throw new UsageError('eval needs one DIR holding manifest.jsonl');
+        return await runEval(loadConfig(values.config), { dir: rest[0]!, json: values.json ?? false, strict: values.strict ?? false, ...(jobs ? { jobs } : {}) });
+      }
+      case 'lexicon': {
+        if (rest[0] !== 'check' || rest.length !== 1) throw new UsageError('usage: kestrel lexicon check [--config FILE]');
+        return runLexiconCheck(loadConfig(values.config));
+      }
+      case undefined:
+        process.stderr.write(HELP);
+        return EXIT.usage;
+      default:
+        throw new UsageError(`unknown command "${command}"; try kestrel --help`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof SourceError) {
+      process.stderr.write(`kestrel: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,62 @@
+/** `kestrel scan PATH...`: scan files, folders, mboxes, Maildirs or stdin; one result per message. */
+import { availableParallelism } from 'node:os';
+import type { KestrelConfig } from '../config/schema.js';
+import { isErrorLine, scanItems, type ScanLine } from '../scan/batch.js';
+import { loadLexicon } from '../scan/pipeline.js';
+import { ScanPool } from '../scan/pool.js';
+import { readMessages } from '../sources/index.js';
+import { EXIT, UsageError } from './errors.js';
+import { Progress } from './progress.js';
+import { Summary, tableHeader, tableRow } from './table.js';
+
+export interface ScanOptions {
+  paths: string[];
+  format: 'jsonl' | 'table';
+  failOnFlag: boolean;
+  jobs?: number;
+}
+
+export function threadCount(config: KestrelConfig, jobs?: number): number {
+  const wanted = jobs ?? config.scan.jobs;
+  return wanted > 0 ? wanted : availableParallelism();
+}
+
+/** Open a pool after checking the lexicons here, so a broken lexicon is one clear error, not one per thread. */
+export function openPool(config: KestrelConfig, jobs?: number): ScanPool {
+  loadLexicon(config);
+  return new ScanPool({ config, threads: threadCount(config, jobs) });
+}
+
+/** Scan every message under `paths`, handing each line to `onLine` in input order. */
+export async function scanPaths(config: KestrelConfig, paths: string[], jobs: number | undefined, onLine: (line: ScanLine) => void): Promise<void> {
+  const pool = openPool(config, jobs);
+  try {
+    const items = readMessages(paths, { maxMessageBytes: config.scan.maxMessageBytes });
+    for await (const line of scanItems(items, pool, threadCount(config, jobs) * 4)) onLine(line);
+  } finally {
+    await pool.close();
+  }
+}
+
+export async function runScan(config: KestrelConfig, options: ScanOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  if (options.paths.length === 0) throw new UsageError('scan needs at least one PATH (a file, folder, mbox, Maildir, or - for stdin)');
+  const summary = new Summary();
+  const progress = new Progress();
+  const started = performance.now();
+  if (options.format === 'table') out.write(`${tableHeader()}\n`);
+
+  await scanPaths(config, options.paths, options.jobs, (line) => {
+    summary.add(line);
+    progress.scanned++;
+    if (isErrorLine(line)) progress.failed++;
+    else if (line.flagged) progress.flagged++;
+    progress.clear();
+    out.write(options.format === 'table' ? `${tableRow(line)}\n` : `${JSON.stringify(line)}\n`);
+    progress.update();
+  });
+
+  progress.clear();
+  if (options.format === 'table') out.write(`${summary.render(performance.now() - started)}\n`);
+  if (options.failOnFlag && summary.flagged > 0) return EXIT.flagged;
+  return summary.failed > 0 ? EXIT.failedMessages : EXIT.ok;
+}

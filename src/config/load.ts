@@ -1,0 +1,52 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { kestrelConfigSchema } from './schema.js';
+import type { KestrelConfig } from './schema.js';
+import { parseYaml, SourceError, validate } from './yaml-source.js';
+
+export const DEFAULT_CONFIG_FILE = 'kestrel.yaml';
+
+/**
+ * Loads kestrel.yaml. Without `file`, ./kestrel.yaml is used when present and built-in
+ * defaults otherwise; a file that was named explicitly must exist, because silently falling
+ * back to defaults would scan with the wrong trust domains.
+ */
+export function loadConfig(file?: string): KestrelConfig {
+  if (file === undefined) {
+    if (!existsSync(resolve(DEFAULT_CONFIG_FILE))) return defaultConfig();
+    file = DEFAULT_CONFIG_FILE;
+  }
+  return parseConfig(file, readConfigText(file));
+}
+
+export function defaultConfig(): KestrelConfig {
+  return kestrelConfigSchema.parse({});
+}
+
+/** `file` names the text in messages and anchors its relative paths. */
+export function parseConfig(file: string, text: string): KestrelConfig {
+  const source = parseYaml(file, text);
+  // An empty or all-comment file means "all defaults", not "expected object, received null".
+  const document = source.value ?? {};
+  const config = validate({ ...source, value: document }, kestrelConfigSchema);
+  return resolvePaths(config, dirname(resolve(file)));
+}
+
+function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code ?? String(error)})`;
+    throw new SourceError([`${file}: ${reason}`]);
+  }
+}
+
+function resolvePaths(config: KestrelConfig, folder: string): KestrelConfig {
+  const { directoryCsv } = config.trust;
+  return {
+    ...config,
+    trust: { ...config.trust, ...(directoryCsv === undefined ? {} : { directoryCsv: resolve(folder, directoryCsv) }) },
+    lexicons: config.lexicons.map((entry) => resolve(folder, entry)),
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The shape of kestrel.yaml. Every key is optional; objects are strict so that a typo such as
+ * `domians` is an error rather than a silently ignored setting in a safeguarding tool.
+ */
+import * as z from 'zod';
+import { SEVERITIES } from '../scan/types.js';
+import { addressPatternProblem } from '../directory/patterns.js';
+
+export const BUILTIN_PERSONAL_DOMAINS: readonly string[] = [
+  'gmail.com',
+  'googlemail.com',
+  'outlook.com',
+  'hotmail.com',
+  'hotmail.co.uk',
+  'live.com',
+  'live.co.uk',
+  'msn.com',
+  'yahoo.com',
+  'yahoo.co.uk',
+  'icloud.com',
+  'me.com',
+  'mac.com',
+  'aol.com',
+  'btinternet.com',
+  'sky.com',
+  'virginmedia.com',
+  'talktalk.net',
+  'protonmail.com',
+  'proton.me',
+  'gmx.com',
+  'gmx.co.uk',
+  'mail.com',
+  'ymail.com',
+  'zoho.com',
+];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const KB = 1024;
+const MB = 1024 * KB;
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: KB, m: MB, g: 1024 * MB, t: 1024 * 1024 * MB };
+
+/** `25MB`, `512 KB`, `1.5GiB`, `4096` or a number of bytes; binary units. Undefined when unreadable. */
+export function parseByteSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])i?)?b?\s*$/i.exec(value);
+  if (!match) return undefined;
+  const unit = BYTE_UNITS[(match[2] ?? '').toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+function byteSize(fallback: number) {
+  return z
+    .unknown()
+    .transform((raw, ctx) => {
+      const bytes = parseByteSize(raw);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a size like 512KB or 25MB, got ${JSON.stringify(raw)}` });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .default(fallback);
+}
+
+const DOMAIN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
+
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(DOMAIN, { error: (issue) => `expected a domain like riverbank-trust.sch.uk, got ${JSON.stringify(issue.input)}` });
+
+const addressPattern = z.string().superRefine((pattern, ctx) => {
+  const problem = addressPatternProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const CATEGORY_PATTERN = /^(?:\*|[a-z0-9_-]+(?:\.[a-z0-9_-]+)*(?:\.\*)?)$/i;
+
+const categoryPattern = z.string().regex(CATEGORY_PATTERN, {
+  error: (issue) => `expected "*", a category like "safety.grooming" or a prefix like "safety.*", got ${JSON.stringify(issue.input)}`,
+});
+
+/** `*` matches everything, `prefix.*` matches `prefix` and anything under it, otherwise exact. */
+export function matchesCategory(pattern: string, category: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) {
+    const prefix = pattern.slice(0, -2);
+    return category === prefix || category.startsWith(`${prefix}.`);
+  }
+  return pattern === category;
+}
+
+const list = <T extends z.ZodType>(item: T) => z.array(item).default(() => []);
+
+const academySchema = z.strictObject({
+  name: z.string().trim().min(1),
+  patterns: z.array(addressPattern).min(1),
+});
+
+const trustSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).default('the trust'),
+    domains: list(domainName),
+    staff: list(addressPattern),
+    pupils: list(addressPattern),
+    /** Absolute once loaded: load.ts resolves it against the config file's folder. */
+    directoryCsv: z.string().trim().min(1).optional(),
+    unmatchedTrustRole: z.enum(['staff', 'pupil']).default('staff'),
+    personalDomains: z.array(domainName).default(() => [...BUILTIN_PERSONAL_DOMAINS]),
+    extraPersonalDomains: list(domainName),
+    partnerDomains: list(domainName),
+    academies: list(academySchema),
+  })
+  // Consumers read one effective list; the extras stay visible for anyone reporting config.
+  .transform((trust) => ({
+    ...trust,
+    personalDomains: [...new Set([...trust.personalDomains, ...trust.extraPersonalDomains])],
+  }));
+
+const scanSchema = z.strictObject({
+  jobs: z.number().int().min(0).default(0),
+  timeoutMs: z.number().int().min(1).default(10_000),
+  memoryMb: z.number().int().min(16).default(512),
+  maxMessageBytes: byteSize(50 * MB),
+  maxAttachmentBytes: byteSize(10 * MB),
+  maxTextChars: z.number().int().min(1).default(2_000_000),
+  maxHtmlChars: z.number().int().min(1).default(5_000_000),
+  maxAttachments: z.number().int().min(0).default(100),
+  maxDepth: z.number().int().min(1).default(20),
+  excerptContext: z.number().int().min(0).default(40),
+});
+
+const routeSchema = z.strictObject({
+  categories: z.array(categoryPattern).min(1),
+  minSeverity: z.enum(SEVERITIES).default('minor'),
+});
+
+export type Route = z.output<typeof routeSchema>;
+
+export function defaultRoutes(): Record<string, Route> {
+  return {
+    monitor: { categories: ['safety.*', 'pupil_email.*'], minSeverity: 'minor' },
+    urgent: { categories: ['*'], minSeverity: 'urgent' },
+    dpo: { categories: ['personal_data.*'], minSeverity: 'minor' },
+    ict: { categories: ['chain_mail', 'acceptable_use.*'], minSeverity: 'minor' },
+    record: { categories: ['profanity'], minSeverity: 'minor' },
+  };
+}
+
+export const kestrelConfigSchema = z.strictObject({
+  trust: trustSchema.prefault({}),
+  /** Extra lexicon directories or files, absolute once loaded. */
+  lexicons: list(z.string().trim().min(1)),
+  /** Rule ids or id prefixes to switch off. */
+  disableRules: list(z.string().trim().min(1)),
+  scan: scanSchema.prefault({}),
+  // Given routes replace the defaults wholesale: merging would make a removed route impossible.
+  routes: z.record(z.string().trim().min(1), routeSchema).default(defaultRoutes),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+});
+
+export type KestrelConfig = z.output<typeof kestrelConfigSchema>;

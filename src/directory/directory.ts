@@ -1,0 +1,95 @@
+/**
+ * Who is who: turns an address into a Party (staff, pupil or external, academy, personal
+ * domain) and a message's parties into a direction. Called for every party of every message,
+ * so everything is compiled once up front and repeat addresses are answered from a cache.
+ */
+import type { KestrelConfig } from '../config/schema.js';
+import type { Direction, Party } from '../scan/types.js';
+import { compileAddressPatterns } from './patterns.js';
+import { readPeopleCsv } from './people-csv.js';
+import type { PersonRecord } from './people-csv.js';
+
+export interface TrustDirectory {
+  classify(address: string, name?: string): Party;
+  direction(from: Party | undefined, recipients: readonly Party[]): Direction;
+  isTrustDomain(domain: string): boolean;
+}
+
+type TrustConfig = KestrelConfig['trust'];
+type Classification = Pick<Party, 'role' | 'academy' | 'personalDomain'> & { csvName?: string };
+
+/** Enough for every address a large trust sees in a day; cleared wholesale rather than LRU, for simplicity. */
+const CACHE_LIMIT = 50_000;
+
+export function createDirectory(trust: TrustConfig): TrustDirectory {
+  const people: ReadonlyMap<string, PersonRecord> = trust.directoryCsv ? readPeopleCsv(trust.directoryCsv) : new Map();
+  const isPupil = compileAddressPatterns(trust.pupils);
+  const isStaff = compileAddressPatterns(trust.staff);
+  const academies = trust.academies.map((a) => ({ name: a.name, matches: compileAddressPatterns(a.patterns) }));
+  const trustDomains = new Set(trust.domains.map(normaliseDomain));
+  const personalDomains = new Set([...trust.personalDomains, ...trust.extraPersonalDomains].map(normaliseDomain));
+  const cache = new Map<string, Classification>();
+
+  function isTrustDomain(domain: string): boolean {
+    // Walk the suffixes so staff.example.sch.uk is trust when example.sch.uk is listed.
+    let candidate = normaliseDomain(domain);
+    while (candidate !== '') {
+      if (trustDomains.has(candidate)) return true;
+      const dot = candidate.indexOf('.');
+      if (dot < 0) return false;
+      candidate = candidate.slice(dot + 1);
+    }
+    return false;
+  }
+
+  function work(address: string): Classification {
+    const person = people.get(address);
+    const domain = domainOf(address);
+    // Role patterns describe trust addresses: once trust domains are configured, a pattern such as
+    // /^[0-9]{2}[a-z]+@/ must not make 12smith@gmail.com a pupil.
+    const inTrust = isTrustDomain(domain);
+    const patternsApply = inTrust || trustDomains.size === 0;
+    const role =
+      person?.role ??
+      (patternsApply && isPupil(address) ? 'pupil' : patternsApply && isStaff(address) ? 'staff' : inTrust ? trust.unmatchedTrustRole : 'external');
+    const academy = person?.academy ?? academies.find((a) => a.matches(address))?.name;
+    const result: Classification = { role, personalDomain: personalDomains.has(domain) };
+    if (academy !== undefined) result.academy = academy;
+    if (person?.name !== undefined) result.csvName = person.name;
+    return result;
+  }
+
+  return {
+    isTrustDomain,
+
+    classify(rawAddress, name) {
+      const address = rawAddress.trim().toLowerCase();
+      let known = cache.get(address);
+      if (!known) {
+        if (cache.size >= CACHE_LIMIT) cache.clear();
+        known = work(address);
+        cache.set(address, known);
+      }
+      const party: Party = { address, role: known.role, personalDomain: known.personalDomain };
+      // The message's display name is what the reader saw; the CSV name fills in when there is none.
+      const shownName = name?.trim() || known.csvName;
+      if (shownName) party.name = shownName;
+      if (known.academy !== undefined) party.academy = known.academy;
+      return party;
+    },
+
+    direction(from, recipients) {
+      if (!from || from.role === 'external') return 'inbound';
+      return recipients.some((r) => r.role === 'external') ? 'outbound' : 'internal';
+    },
+  };
+}
+
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : normaliseDomain(address.slice(at + 1));
+}
+
+function normaliseDomain(domain: string): string {
+  return domain.trim().toLowerCase().replace(/\.$/, '');
+}

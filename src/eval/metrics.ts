@@ -1,0 +1,141 @@
+/**
+ * Detection quality against a labelled corpus: per-category precision, recall and F1, and the
+ * false-flag rate on messages labelled `none`. A category matches a label when it is equal to it
+ * or a prefix of it (`safety` matches `safety.hate`).
+ */
+
+export interface LabelledResult {
+  labels: string[];
+  alsoOk: string[];
+  /** Categories Kestrel reported; null when the message could not be scanned. */
+  predicted: string[] | null;
+  /** Routes the findings triggered. */
+  routes: string[];
+}
+
+export interface CategoryScore {
+  category: string;
+  /** Messages carrying the label. */
+  support: number;
+  truePositives: number;
+  falsePositives: number;
+  falseNegatives: number;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+}
+
+export interface EvalReport {
+  messages: number;
+  failed: number;
+  categories: CategoryScore[];
+  /** The same, rolled up to the part before the first dot (safety, personal_data, ...). */
+  families: CategoryScore[];
+  none: { messages: number; flagged: number; falseFlagRate: number | null; copiedToMonitor: number; falseCopyRate: number | null };
+}
+
+export function categoryMatchesLabel(category: string, label: string): boolean {
+  return label === category || label.startsWith(`${category}.`);
+}
+
+function family(name: string): string {
+  const dot = name.indexOf('.');
+  return dot === -1 ? name : name.slice(0, dot);
+}
+
+class Tally {
+  readonly counts = new Map<string, { support: number; tpGold: number; tpPredicted: number; fp: number; fn: number }>();
+
+  entry(category: string) {
+    let e = this.counts.get(category);
+    if (!e) this.counts.set(category, (e = { support: 0, tpGold: 0, tpPredicted: 0, fp: 0, fn: 0 }));
+    return e;
+  }
+
+  /** Score one message whose labels and predictions are already mapped to this tally's names. */
+  add(gold: readonly string[], alsoOk: readonly string[], predicted: readonly string[]): void {
+    for (const label of gold) {
+      const e = this.entry(label);
+      e.support++;
+      if (predicted.some((p) => categoryMatchesLabel(p, label))) e.tpGold++;
+      else e.fn++;
+    }
+    for (const category of predicted) {
+      const e = this.entry(category);
+      if (gold.some((label) => categoryMatchesLabel(category, label))) e.tpPredicted++;
+      else if (!alsoOk.some((label) => categoryMatchesLabel(category, label))) e.fp++;
+    }
+  }
+
+  scores(): CategoryScore[] {
+    const ratio = (n: number, d: number): number | null => (d === 0 ? null : n / d);
+    return [...this.counts]
+      .map(([category, e]) => {
+        const precision = ratio(e.tpPredicted, e.tpPredicted + e.fp);
+        const recall = ratio(e.tpGold, e.tpGold + e.fn);
+        const f1 = precision !== null && recall !== null && precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : null;
+        return { category, support: e.support, truePositives: e.tpGold, falsePositives: e.fp, falseNegatives: e.fn, precision, recall, f1 };
+      })
+      .sort((a, b) => a.category.localeCompare(b.category));
+  }
+}
+
+export function evaluate(results: readonly LabelledResult[], options: { strict: boolean; monitorRoute: string }): EvalReport {
+  const categories = new Tally();
+  const families = new Tally();
+  let failed = 0;
+  let noneMessages = 0;
+  let noneFlagged = 0;
+  let noneCopied = 0;
+  for (const result of results) {
+    const gold = result.labels.filter((l) => l !== 'none');
+    if (result.predicted === null) {
+      failed++;
+      continue;
+    }
+    const alsoOk = options.strict ? [] : result.alsoOk;
+    categories.add(gold, alsoOk, result.predicted);
+    const unique = (names: readonly string[]) => [...new Set(names.map(family))];
+    families.add(unique(gold), unique(alsoOk), unique(result.predicted));
+    if (gold.length === 0) {
+      noneMessages++;
+      if (result.predicted.length > 0) noneFlagged++;
+      if (result.routes.includes(options.monitorRoute)) noneCopied++;
+    }
+  }
+  return {
+    messages: results.length,
+    failed,
+    categories: categories.scores(),
+    families: families.scores(),
+    none: {
+      messages: noneMessages,
+      flagged: noneFlagged,
+      falseFlagRate: noneMessages ? noneFlagged / noneMessages : null,
+      copiedToMonitor: noneCopied,
+      falseCopyRate: noneMessages ? noneCopied / noneMessages : null,
+    },
+  };
+}
+
+function percent(value: number | null): string {
+  return value === null ? '   -  ' : `${(value * 100).toFixed(1).padStart(5)}%`;
+}
+
+export function renderReport(report: EvalReport): string {
+  const header = `${'category'.padEnd(34)} ${'support'.padStart(7)} ${'TP'.padStart(5)} ${'FP'.padStart(5)} ${'FN'.padStart(5)}  precision  recall      F1`;
+  const line = (s: CategoryScore): string =>
+    `${s.category.padEnd(34)} ${String(s.support).padStart(7)} ${String(s.truePositives).padStart(5)} ${String(s.falsePositives).padStart(5)} ${String(s.falseNegatives).padStart(5)}     ${percent(s.precision)}  ${percent(s.recall)}  ${percent(s.f1)}`;
+  const { none } = report;
+  return [
+    `${report.messages} messages, ${report.failed} could not be scanned`,
+    '',
+    header,
+    ...report.categories.map(line),
+    '',
+    header.replace('category', 'family  '),
+    ...report.families.map(line),
+    '',
+    `messages labelled none: ${none.messages}; flagged ${none.flagged} (false-flag rate ${percent(none.falseFlagRate).trim()}); copied to the monitor ${none.copiedToMonitor} (${percent(none.falseCopyRate).trim()})`,
+  ].join('\n');
+}

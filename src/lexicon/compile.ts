@@ -1,0 +1,202 @@
+/**
+ * Loads every lexicon file, validates it and compiles all rules into one PhraseMatcher.
+ * A broken file fails loading with `file:line: what is wrong`, every problem listed at once.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseYaml, validate, SourceError, type YamlSource } from '../config/yaml-source.js';
+import type { Severity } from '../scan/types.js';
+import { PhraseMatcher } from './matcher.js';
+import { parsePattern, PatternError } from './pattern.js';
+import { lexiconFileSchema, type Side } from './schema.js';
+
+export interface TermGroupRef {
+  group: number;
+  within: number;
+  side: Side;
+}
+
+export interface CompiledRule {
+  id: string;
+  description: string;
+  category: string;
+  severity: Severity;
+  weight: number;
+  policy: string;
+  fields: ReadonlySet<string> | null;
+  anchor: number;
+  requires: TermGroupRef[];
+  except: TermGroupRef[];
+  context: Array<TermGroupRef & { score: number; severity?: Severity }>;
+  mustMatch: string[];
+  mustNotMatch: string[];
+  /** `file:line` of the rule, for messages to lexicon authors. */
+  origin: string;
+}
+
+export interface CompiledLexicon {
+  matcher: PhraseMatcher;
+  /** phrase id -> the term groups it belongs to */
+  phraseGroups: number[][];
+  groupCount: number;
+  rules: CompiledRule[];
+  /** anchor group -> rules anchored on it */
+  rulesByAnchor: Map<number, CompiledRule[]>;
+  thresholds: Map<string, number>;
+  files: string[];
+}
+
+const LEXICON_EXTENSIONS = /\.ya?ml$/;
+
+/** Lexicon files under each path (a file, or a folder searched recursively), sorted. */
+export function lexiconFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  const visit = (path: string): void => {
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) if (!name.startsWith('.')) visit(join(path, name));
+    } else if (LEXICON_EXTENSIONS.test(path)) {
+      files.push(path);
+    }
+  };
+  for (const path of paths) visit(path);
+  return files;
+}
+
+function displayName(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+class LexiconBuilder {
+  readonly matcher = new PhraseMatcher();
+  readonly phraseGroups: number[][] = [];
+  private readonly phraseIds = new Map<string, number>();
+  groupCount = 0;
+
+  /** Compile a list of terms into a new group; pattern errors are reported against each term's line. */
+  addGroup(terms: readonly string[], source: YamlSource, path: readonly PropertyKey[], problems: string[]): number {
+    const group = this.groupCount++;
+    terms.forEach((term, index) => {
+      let sequences;
+      try {
+        sequences = parsePattern(term);
+      } catch (error) {
+        if (!(error instanceof PatternError)) throw error;
+        problems.push(`${source.file}:${source.lineOf([...path, index])}: ${error.message}`);
+        return;
+      }
+      for (const sequence of sequences) {
+        const key = JSON.stringify(sequence);
+        let phrase = this.phraseIds.get(key);
+        if (phrase === undefined) {
+          phrase = this.matcher.add(sequence);
+          this.phraseIds.set(key, phrase);
+          this.phraseGroups[phrase] = [];
+        }
+        const groups = this.phraseGroups[phrase]!;
+        if (!groups.includes(group)) groups.push(group);
+      }
+    });
+    return group;
+  }
+}
+
+export interface CompileOptions {
+  /** Rule ids, or prefixes of ids ending in `.`, to leave out. */
+  disabledRules?: readonly string[];
+}
+
+function isDisabled(id: string, disabled: readonly string[]): boolean {
+  return disabled.some((d) => id === d || id.startsWith(d.endsWith('.') ? d : `${d}.`));
+}
+
+/** Load and compile the lexicon files under `paths`. Throws SourceError listing every problem. */
+export function compileLexicons(paths: readonly string[], options: CompileOptions = {}): CompiledLexicon {
+  const builder = new LexiconBuilder();
+  const problems: string[] = [];
+  const rules: CompiledRule[] = [];
+  const thresholds = new Map<string, { value: number; origin: string }>();
+  const ruleOrigins = new Map<string, string>();
+  const files = lexiconFiles(paths);
+  const disabled = options.disabledRules ?? [];
+
+  for (const file of files) {
+    let source: YamlSource;
+    let lexicon;
+    try {
+      source = parseYaml(displayName(file), readFileSync(file, 'utf8'));
+      lexicon = validate(source, lexiconFileSchema);
+    } catch (error) {
+      if (error instanceof SourceError) {
+        problems.push(...error.problems);
+        continue;
+      }
+      throw error;
+    }
+
+    const thresholdOrigin = `${source.file}:${source.lineOf(['threshold'])}`;
+    const known = thresholds.get(lexicon.category);
+    if (known && known.value !== lexicon.threshold) {
+      problems.push(`${thresholdOrigin}: threshold ${lexicon.threshold} for ${lexicon.category} differs from ${known.value} set at ${known.origin}`);
+    } else if (!known) {
+      thresholds.set(lexicon.category, { value: lexicon.threshold, origin: thresholdOrigin });
+    }
+
+    lexicon.rules.forEach((rule, r) => {
+      const at = ['rules', r];
+      const origin = `${source.file}:${source.lineOf(at)}`;
+      const earlier = ruleOrigins.get(rule.id);
+      if (earlier) {
+        problems.push(`${origin}: rule id ${rule.id} is already used at ${earlier}`);
+        return;
+      }
+      ruleOrigins.set(rule.id, origin);
+      if (isDisabled(rule.id, disabled)) return;
+      const refs = (entries: ReadonlyArray<{ terms: string[]; within: number; side: Side }>, key: string): TermGroupRef[] =>
+        entries.map((entry, e) => ({
+          group: builder.addGroup(entry.terms, source, [...at, key, e, 'terms'], problems),
+          within: entry.within,
+          side: entry.side,
+        }));
+      const requires = refs(rule.requires, 'requires');
+      const except = refs(rule.except, 'except');
+      const context = refs(rule.context, 'context').map((ref, c) => {
+        const modifier = rule.context[c]!;
+        return { ...ref, score: modifier.score, ...(modifier.severity ? { severity: modifier.severity } : {}) };
+      });
+      rules.push({
+        id: rule.id,
+        description: rule.description,
+        category: lexicon.category,
+        severity: rule.severity,
+        weight: rule.weight,
+        policy: rule.policy ?? lexicon.policy,
+        fields: rule.fields ? new Set(rule.fields) : null,
+        anchor: builder.addGroup(rule.terms, source, [...at, 'terms'], problems),
+        requires,
+        except,
+        context,
+        mustMatch: rule.mustMatch,
+        mustNotMatch: rule.mustNotMatch,
+        origin,
+      });
+    });
+  }
+
+  if (problems.length > 0) throw new SourceError(problems);
+  const rulesByAnchor = new Map<number, CompiledRule[]>();
+  for (const rule of rules) {
+    const list = rulesByAnchor.get(rule.anchor) ?? [];
+    list.push(rule);
+    rulesByAnchor.set(rule.anchor, list);
+  }
+  return {
+    matcher: builder.matcher,
+    phraseGroups: builder.phraseGroups,
+    groupCount: builder.groupCount,
+    rules,
+    rulesByAnchor,
+    thresholds: new Map([...thresholds].map(([category, t]) => [category, t.value])),
+    files,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Evaluates compiled rules against a message's tokens: one matcher pass per field, then each rule
+ * whose terms were hit checks its proximity requirements, exceptions and context.
+ */
+import type { AnalysedField, Severity } from '../scan/types.js';
+import type { CompiledLexicon, CompiledRule, TermGroupRef } from './compile.js';
+
+/** Tokens [first, last] of one field. */
+export interface TokenSpan {
+  field: number;
+  first: number;
+  last: number;
+}
+
+export interface RuleHit {
+  rule: CompiledRule;
+  score: number;
+  severity: Severity;
+  /** The anchor phrase with the required context around it. */
+  span: TokenSpan;
+}
+
+/** Words between two spans (0 when adjacent or overlapping), or Infinity across fields or on the wrong side. */
+function gap(anchor: TokenSpan, other: TokenSpan, side: TermGroupRef['side']): number {
+  if (anchor.field !== other.field) return Infinity;
+  if (other.last < anchor.first) return side === 'after' ? Infinity : anchor.first - other.last - 1;
+  if (other.first > anchor.last) return side === 'before' ? Infinity : other.first - anchor.last - 1;
+  return side === 'either' ? 0 : Infinity;
+}
+
+function nearest(anchor: TokenSpan, candidates: readonly TokenSpan[] | undefined, ref: TermGroupRef): TokenSpan | null {
+  if (!candidates) return null;
+  let best: TokenSpan | null = null;
+  let bestGap = Infinity;
+  for (const candidate of candidates) {
+    const g = gap(anchor, candidate, ref.side);
+    if (g <= ref.within && g < bestGap) {
+      best = candidate;
+      bestGap = g;
+    }
+  }
+  return best;
+}
+
+/** Drop hits that lie inside a longer hit of the same group: `kill` inside `kill myself`. */
+function outermost(spans: TokenSpan[]): TokenSpan[] {
+  spans.sort((a, b) => a.field - b.field || a.first - b.first || b.last - a.last);
+  const kept: TokenSpan[] = [];
+  for (const span of spans) {
+    const last = kept[kept.length - 1];
+    if (last && last.field === span.field && span.last <= last.last) continue;
+    kept.push(span);
+  }
+  return kept;
+}
+
+function fieldKind(field: AnalysedField): string {
+  const colon = field.field.indexOf(':');
+  return colon === -1 ? field.field : field.field.slice(0, colon);
+}
+
+function evaluateAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyArray<TokenSpan[] | undefined>): RuleHit | null {
+  let span = anchor;
+  for (const requirement of rule.requires) {
+    const found = nearest(anchor, groupHits[requirement.group], requirement);
+    if (!found) return null;
+    span = { field: span.field, first: Math.min(span.first, found.first), last: Math.max(span.last, found.last) };
+  }
+  for (const exception of rule.except) if (nearest(anchor, groupHits[exception.group], exception)) return null;
+  let score = rule.weight;
+  let severity = rule.severity;
+  for (const modifier of rule.context) {
+    if (!nearest(anchor, groupHits[modifier.group], modifier)) continue;
+    score += modifier.score;
+    if (modifier.severity) severity = modifier.severity;
+  }
+  score = Math.min(1, Math.max(0, score));
+  return score > 0 ? { rule, score, severity, span } : null;
+}
+
+/** Every rule hit in the message, before category thresholds. */
+export function evaluateRules(lexicon: CompiledLexicon, fields: readonly AnalysedField[]): RuleHit[] {
+  const groupHits: Array<TokenSpan[] | undefined> = new Array(lexicon.groupCount);
+  const touched: number[] = [];
+  fields.forEach((field, index) => {
+    for (const hit of lexicon.matcher.match(field.tokens)) {
+      for (const group of lexicon.phraseGroups[hit.phrase]!) {
+        let list = groupHits[group];
+        if (!list) {
+          groupHits[group] = list = [];
+          touched.push(group);
+        }
+        list.push({ field: index, first: hit.first, last: hit.last });
+      }
+    }
+  });
+  for (const group of touched) groupHits[group] = outermost(groupHits[group]!);
+
+  const results: RuleHit[] = [];
+  for (const group of touched) {
+    const rules = lexicon.rulesByAnchor.get(group);
+    if (!rules) continue;
+    for (const rule of rules) {
+      for (const anchor of groupHits[group]!) {
+        if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) continue;
+        const hit = evaluateAnchor(rule, anchor, groupHits);
+        if (hit) results.push(hit);
+      }
+    }
+  }
+  return results;
+}
+
+/** Independent pieces of evidence combined: 1 - (1 - a)(1 - b)... */
+export function combineScores(scores: Iterable<number>): number {
+  let miss = 1;
+  for (const s of scores) miss *= 1 - s;
+  return 1 - miss;
+}

@@ -1,0 +1,46 @@
+/** The shape of a lexicon file (see lexicons/README.md). */
+import { z } from 'zod';
+import { SEVERITIES } from '../scan/types.js';
+
+const severity = z.enum(SEVERITIES);
+const terms = z.array(z.string().min(1)).min(1);
+const side = z.enum(['before', 'after', 'either']).default('either');
+const within = z.number().int().min(0).max(50);
+
+export const CATEGORY_PATTERN = /^[a-z][a-z_]*(\.[a-z][a-z_]*)*$/;
+const category = z.string().regex(CATEGORY_PATTERN, 'a category is lower-case words joined by dots, e.g. safety.self_harm');
+/** A policy file and clause: `003_c7be022a1d032c68.txt 7.2.1`. */
+const policy = z.string().regex(/^\S+\.txt(\s+\S.*)?$/, 'a policy is a policy file name, a space and the clause, e.g. "003_c7be022a1d032c68.txt 7.2.1"');
+
+const requirement = z.strictObject({ terms, within, side });
+const exception = z.strictObject({ terms, within: within.default(0), side });
+const contextModifier = z
+  .strictObject({ terms, within, side, score: z.number().min(-1).max(1).default(0), severity: severity.optional() })
+  .refine((c) => c.score !== 0 || c.severity !== undefined, 'a context entry must change the score or the severity');
+
+export const ruleSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/, 'a rule id is dotted lower-case words, e.g. self_harm.intent'),
+  description: z.string().min(1),
+  severity,
+  weight: z.number().gt(0).max(1).default(1),
+  policy: policy.optional(),
+  fields: z.array(z.enum(['subject', 'body', 'html', 'attachment'])).min(1).optional(),
+  terms,
+  requires: z.array(requirement).default([]),
+  except: z.array(exception).default([]),
+  context: z.array(contextModifier).default([]),
+  mustMatch: z.array(z.string().min(1)).min(1, 'every rule needs at least one mustMatch example'),
+  mustNotMatch: z.array(z.string().min(1)).min(1, 'every rule needs at least one mustNotMatch example'),
+});
+
+export const lexiconFileSchema = z.strictObject({
+  category,
+  description: z.string().optional(),
+  policy,
+  threshold: z.number().gt(0).max(1).default(0.5),
+  rules: z.array(ruleSchema).min(1),
+});
+
+export type LexiconRuleSource = z.infer<typeof ruleSchema>;
+export type LexiconFileSource = z.infer<typeof lexiconFileSchema>;
+export type Side = z.infer<typeof side>;

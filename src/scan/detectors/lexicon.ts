@@ -1,0 +1,50 @@
+/**
+ * The lexicon detector: rule hits become findings, grouped per rule, and a category is reported
+ * only when its combined score reaches the category's threshold (weak signals need company).
+ */
+import type { CompiledLexicon, CompiledRule } from '../../lexicon/compile.js';
+import { combineScores, evaluateRules, type RuleHit } from '../../lexicon/engine.js';
+import { makeEvidence } from '../evidence.js';
+import { highestSeverity, type AnalysedMessage, type Detector, type DetectorContext, type Finding } from '../types.js';
+
+/** Enough evidence to judge a finding; more would only keep more of the message. */
+const MAX_EVIDENCE_PER_FINDING = 5;
+
+function findingFor(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessage, context: DetectorContext): Finding {
+  const strongest = [...hits].sort((a, b) => b.score - a.score).slice(0, MAX_EVIDENCE_PER_FINDING);
+  strongest.sort((a, b) => a.span.field - b.span.field || a.span.first - b.span.first);
+  return {
+    rule: rule.id,
+    description: rule.description,
+    category: rule.category,
+    severity: highestSeverity(hits.map((h) => h.severity))!,
+    score: Number(combineScores(hits.map((h) => h.score)).toFixed(3)),
+    policy: rule.policy,
+    evidence: strongest.map(({ span }) => {
+      const field = message.fields[span.field]!;
+      return makeEvidence(field, field.tokens[span.first]!.start, field.tokens[span.last]!.end, context.excerptContext);
+    }),
+  };
+}
+
+export function createLexiconDetector(lexicon: CompiledLexicon): Detector {
+  return {
+    id: 'lexicon',
+    detect(message, context) {
+      const byRule = new Map<CompiledRule, RuleHit[]>();
+      for (const hit of evaluateRules(lexicon, message.fields)) {
+        const list = byRule.get(hit.rule) ?? [];
+        list.push(hit);
+        byRule.set(hit.rule, list);
+      }
+      const findings = [...byRule].map(([rule, hits]) => findingFor(rule, hits, message, context));
+      const categoryScores = new Map<string, number[]>();
+      for (const finding of findings) {
+        const scores = categoryScores.get(finding.category) ?? [];
+        scores.push(finding.score);
+        categoryScores.set(finding.category, scores);
+      }
+      return findings.filter((f) => combineScores(categoryScores.get(f.category)!) >= (lexicon.thresholds.get(f.category) ?? 0.5));
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The scan pipeline for one message: parse -> resolve parties -> normalise + tokenise -> detectors
+ * -> verdict. Connectors, workers and the `scan` command all call this; it does no I/O of its own.
+ */
+import { matchesCategory, type KestrelConfig, type Route } from '../config/schema.js';
+import { createDirectory, type TrustDirectory } from '../directory/directory.js';
+import { compileLexicons, type CompiledLexicon } from '../lexicon/compile.js';
+import { BUILTIN_LEXICONS } from '../paths.js';
+import { analyseMessage } from './analyse.js';
+import { createLexiconDetector } from './detectors/lexicon.js';
+import { parseMail, type ParsedAddress, type ParsedMail } from './parse/parse.js';
+import {
+  highestSeverity,
+  severityRank,
+  type Detector,
+  type DetectorContext,
+  type Direction,
+  type Finding,
+  type Message,
+  type Party,
+  type PartyRole,
+  type Severity,
+  type Verdict,
+} from './types.js';
+
+export interface PartySummary {
+  address: string;
+  role: PartyRole;
+  academy?: string;
+}
+
+/** What a scan says about one message: the verdict plus the facts needed to act on it. */
+export interface ScanReport extends Verdict {
+  messageId: string | null;
+  date: string | null;
+  direction: Direction;
+  /** Parties are given for flagged messages only: nothing about unflagged mail is kept beyond its id. */
+  from?: PartySummary;
+  recipients?: PartySummary[];
+  /** Limits hit or damage worked around while parsing: the scan may be partial. */
+  problems: string[];
+  durationMs: number;
+}
+
+export interface Scanner {
+  scan(raw: Buffer): Promise<ScanReport>;
+}
+
+/** Load the built-in lexicons plus any the config adds. Throws SourceError with `file:line` problems. */
+export function loadLexicon(config: KestrelConfig): CompiledLexicon {
+  return compileLexicons([BUILTIN_LEXICONS, ...config.lexicons], { disabledRules: config.disableRules });
+}
+
+function routesFor(findings: readonly Finding[], routes: Record<string, Route>): string[] {
+  return Object.entries(routes)
+    .filter(([, route]) =>
+      findings.some(
+        (f) => severityRank(f.severity) >= severityRank(route.minSeverity) && route.categories.some((p) => matchesCategory(p, f.category)),
+      ),
+    )
+    .map(([name]) => name);
+}
+
+export function verdictFor(findings: Finding[], routes: Record<string, Route>): Verdict {
+  const severity = highestSeverity(findings.map((f) => f.severity));
+  return {
+    flagged: findings.length > 0,
+    categories: [...new Set(findings.map((f) => f.category))].sort(),
+    severity,
+    urgent: severity === 'urgent',
+    findings: [...findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || b.score - a.score),
+    routes: routesFor(findings, routes),
+  };
+}
+
+function toMessage(parsed: ParsedMail, directory: TrustDirectory): Message {
+  const party = (a: ParsedAddress): Party => directory.classify(a.address, a.name);
+  const from = parsed.from ? party(parsed.from) : parsed.sender ? party(parsed.sender) : undefined;
+  const to = parsed.to.map(party);
+  const cc = parsed.cc.map(party);
+  const bcc = parsed.bcc.map(party);
+  return {
+    ...(parsed.messageId ? { messageId: parsed.messageId } : {}),
+    ...(parsed.date ? { date: parsed.date } : {}),
+    subject: parsed.subject,
+    ...(from ? { from } : {}),
+    to,
+    cc,
+    bcc,
+    replyTo: parsed.replyTo.map(party),
+    direction: directory.direction(from, [...to, ...cc, ...bcc]),
+    headers: parsed.headers,
+    texts: parsed.texts,
+    attachments: parsed.attachments,
+    size: { rawBytes: parsed.rawBytes, textChars: parsed.texts.reduce((n, t) => n + t.text.length, 0) },
+    problems: parsed.problems,
+  };
+}
+
+function summary(party: Party): PartySummary {
+  return { address: party.address, role: party.role, ...(party.academy ? { academy: party.academy } : {}) };
+}
+
+export interface ScannerOptions {
+  /** Compiled lexicon to share between scanners; loaded from the config when absent. */
+  lexicon?: CompiledLexicon;
+  /** Detectors in addition to the lexicon detector. */
+  detectors?: Detector[];
+}
+
+export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
+  const directory = createDirectory(config.trust);
+  const detectors = [createLexiconDetector(options.lexicon ?? loadLexicon(config)), ...(options.detectors ?? [])];
+  const context: DetectorContext = { excerptContext: config.scan.excerptContext };
+  const limits = {
+    maxTextChars: config.scan.maxTextChars,
+    maxHtmlChars: config.scan.maxHtmlChars,
+    maxAttachmentBytes: config.scan.maxAttachmentBytes,
+    maxAttachments: config.scan.maxAttachments,
+    maxDepth: config.scan.maxDepth,
+  };
+
+  return {
+    async scan(raw) {
+      const started = performance.now();
+      const message = toMessage(await parseMail(raw, limits), directory);
+      const analysed = analyseMessage(message);
+      const findings = detectors.flatMap((detector) => detector.detect(analysed, context));
+      const verdict = verdictFor(findings, config.routes);
+      const recipients = [...message.to, ...message.cc, ...message.bcc];
+      return {
+        messageId: message.messageId ?? null,
+        date: message.date ?? null,
+        direction: message.direction,
+        ...verdict,
+        ...(verdict.flagged ? { ...(message.from ? { from: summary(message.from) } : {}), recipients: recipients.map(summary) } : {}),
+        problems: message.problems,
+        durationMs: Number((performance.now() - started).toFixed(2)),
+      };
+    },
+  };
+}
+
+export type { Severity };

@@ -1,0 +1,155 @@
+/**
+ * A pool of scan worker threads. Each message gets a time bound and each thread a heap ceiling:
+ * a message that overruns either is reported as failed, its thread replaced, and the run goes on.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { KestrelConfig } from '../config/schema.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import type { ScanReport } from './pipeline.js';
+
+export interface WorkerRequest {
+  id: number;
+  raw: Uint8Array;
+}
+export type WorkerReply = { id: number; report: ScanReport } | { id: number; error: string };
+
+/** The message hit a per-message bound (time or memory) rather than failing to parse. */
+export class ScanLimitError extends Error {}
+
+export interface ScanPoolOptions {
+  config: KestrelConfig;
+  /** Worker threads; defaults to config.scan.jobs, where 0 means one per core. */
+  threads: number;
+}
+
+interface Job {
+  id: number;
+  raw: Uint8Array<ArrayBuffer>;
+  resolve(report: ScanReport): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/** Under vitest the sources run directly, so the worker is the .ts file run through tsx. */
+function workerScript(): { file: string; execArgv: string[] } {
+  if (import.meta.url.endsWith('.ts')) return { file: join(PACKAGE_ROOT, 'workers', 'scan-worker.ts'), execArgv: ['--import', 'tsx'] };
+  return { file: join(PACKAGE_ROOT, 'dist', 'workers', 'scan-worker.js'), execArgv: [] };
+}
+
+export class ScanPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+  private fatal: Error | null = null;
+
+  constructor(private readonly options: ScanPoolOptions) {
+    for (let i = 0; i < Math.max(1, options.threads); i++) this.slots.push(this.spawn());
+  }
+
+  scan(raw: Buffer): Promise<ScanReport> {
+    if (this.closed) return Promise.reject(new Error('scan pool is closed'));
+    if (this.fatal) return Promise.reject(this.fatal);
+    // Transfer a private copy: a Buffer may share its memory with others (pooled or sliced from a chunk).
+    const own = raw.buffer instanceof ArrayBuffer && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? new Uint8Array(raw.buffer) : new Uint8Array(raw);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, raw: own, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const error = new Error('scan pool closed');
+    for (const job of this.queue.splice(0)) job.reject(error);
+    await Promise.all(this.slots.map((slot) => this.retire(slot)));
+  }
+
+  private spawn(): Slot {
+    const { file, execArgv } = workerScript();
+    const { config } = this.options;
+    const worker = new Worker(file, {
+      workerData: { config },
+      execArgv,
+      resourceLimits: { maxOldGenerationSizeMb: config.scan.memoryMb },
+      stdout: false,
+      stderr: false,
+    });
+    const slot: Slot = { worker, ready: false, job: null, timer: null };
+    worker.on('message', (reply: WorkerReply | { ready: true }) => {
+      if ('ready' in reply) {
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
+      const job = this.finish(slot);
+      if (!job || job.id !== reply.id) return;
+      if ('report' in reply) job.resolve(reply.report);
+      else job.reject(new Error(reply.error));
+      this.dispatch();
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      if (!slot.ready) {
+        // A thread that cannot even start (broken config or lexicon) would fail every message: stop.
+        this.fatal = new Error(`scan worker failed to start: ${error.message}`);
+        for (const job of this.queue.splice(0)) job.reject(this.fatal);
+      }
+      const job = this.finish(slot);
+      job?.reject(
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new ScanLimitError(`scan exceeded the ${config.scan.memoryMb} MB memory limit`)
+          : new Error(`scan worker crashed: ${error.message}`),
+      );
+    });
+    worker.on('exit', () => this.replace(slot));
+    return slot;
+  }
+
+  private finish(slot: Slot): Job | null {
+    const job = slot.job;
+    slot.job = null;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    return job;
+  }
+
+  private replace(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index === -1) return;
+    this.finish(slot)?.reject(new Error('scan worker exited'));
+    if (this.closed || this.fatal) {
+      this.slots.splice(index, 1);
+      return;
+    }
+    this.slots[index] = this.spawn();
+  }
+
+  private async retire(slot: Slot): Promise<void> {
+    this.finish(slot);
+    await slot.worker.terminate();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.job) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      const { timeoutMs } = this.options.config.scan;
+      slot.timer = setTimeout(() => {
+        const overdue = this.finish(slot);
+        overdue?.reject(new ScanLimitError(`scan took longer than the ${timeoutMs} ms limit`));
+        // Terminating fires 'exit', which replaces the thread.
+        void slot.worker.terminate();
+      }, timeoutMs);
+      slot.worker.postMessage({ id: job.id, raw: job.raw } satisfies WorkerRequest, [job.raw.buffer]);
+    }
+  }
+}

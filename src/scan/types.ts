@@ -1,0 +1,138 @@
+/**
+ * The scan contract shared by every stage (parse -> normalise -> tokenise -> detect -> verdict).
+ * Connectors, workers, the copier and the review UI all speak these types.
+ */
+
+export type PartyRole = 'staff' | 'pupil' | 'external';
+export type Direction = 'inbound' | 'outbound' | 'internal';
+
+/** Treetops breach levels plus `urgent` for imminent risk to a child; ordered lowest first. */
+export const SEVERITIES = ['minor', 'moderate', 'severe', 'urgent'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+export function highestSeverity(severities: Iterable<Severity>): Severity | null {
+  let best: Severity | null = null;
+  for (const s of severities) if (best === null || severityRank(s) > severityRank(best)) best = s;
+  return best;
+}
+
+export interface Party {
+  address: string;
+  name?: string;
+  role: PartyRole;
+  academy?: string;
+  /** A consumer mail domain (gmail.com, icloud.com, ...): matters for pupil-email and data-leak rules. */
+  personalDomain: boolean;
+}
+
+/** Where a piece of text came from; evidence offsets index `text` exactly as decoded. */
+export interface TextField {
+  /** `subject`, `body`, or `attachment:<index>` */
+  field: string;
+  /** Human label, e.g. the attachment's file name. */
+  label?: string;
+  text: string;
+  /** Ranges of `text` that are quoted history (`>` lines, forwarded/original-message blocks). */
+  quoted: Array<{ start: number; end: number }>;
+}
+
+export interface AttachmentInfo {
+  filename?: string;
+  contentType: string;
+  size: number;
+  /** Index into `Message.texts` when text was extracted from it. */
+  textField?: string;
+  /** Why no text was taken from it, when none was. */
+  skipped?: string;
+}
+
+export interface Message {
+  messageId?: string;
+  date?: string;
+  subject: string;
+  from?: Party;
+  to: Party[];
+  cc: Party[];
+  bcc: Party[];
+  replyTo: Party[];
+  direction: Direction;
+  /** Header names lower-cased; values decoded, in order of appearance. */
+  headers: Record<string, string[]>;
+  texts: TextField[];
+  attachments: AttachmentInfo[];
+  size: { rawBytes: number; textChars: number };
+  /** Things the parser had to work around (truncated MIME, unknown charset, limits hit). */
+  problems: string[];
+}
+
+/** A token of normalised text, with its span in the field's original text. */
+export interface Token {
+  /** Lower-cased, NFKC, confusables folded: what lexicon words are compared with. */
+  norm: string;
+  /** Further spellings to try: leetspeak folded, elongations squeezed, spaced letters joined. */
+  variants: readonly string[];
+  start: number;
+  end: number;
+  /** Index of the sentence the token belongs to, counted within its field. */
+  sentence: number;
+  quoted: boolean;
+}
+
+export interface AnalysedField extends TextField {
+  tokens: Token[];
+}
+
+export interface AnalysedMessage extends Message {
+  fields: AnalysedField[];
+}
+
+export interface Evidence {
+  field: string;
+  /** Span of the matched words in the field's text (UTF-16 offsets). */
+  start: number;
+  end: number;
+  /** The matched words as written. */
+  match: string;
+  /** The match with some words of context, on one line. */
+  excerpt: string;
+  /** Set when the match is in quoted or forwarded history rather than the sender's own words. */
+  quoted?: boolean;
+}
+
+export interface Finding {
+  rule: string;
+  description: string;
+  category: string;
+  severity: Severity;
+  /** 0..1 confidence that this finding is real. */
+  score: number;
+  /** Policy clause cited, e.g. `003_c7be022a1d032c68.txt 7.2.1`. */
+  policy: string;
+  evidence: Evidence[];
+}
+
+/** What a detector may read besides the message: configuration, never I/O or the clock. */
+export interface DetectorContext {
+  /** Characters of context on each side of a match in an evidence excerpt. */
+  excerptContext: number;
+}
+
+export interface Detector {
+  id: string;
+  detect(message: AnalysedMessage, context: DetectorContext): Finding[];
+}
+
+export interface Verdict {
+  flagged: boolean;
+  categories: string[];
+  severity: Severity | null;
+  /** True when a finding needs a person now (severity `urgent`). */
+  urgent: boolean;
+  findings: Finding[];
+  /** Route names the findings trigger (see config `routes`). */
+  routes: string[];
+}

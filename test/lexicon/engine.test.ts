@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { compileYaml, hitsIn, lexiconFile } from '../helpers/lexicon.js';
+
+const rule = (id: string, body: string) => `  - id: ${id}
+    description: test rule ${id}
+    severity: moderate
+${body}
+    mustMatch: ["x"]
+    mustNotMatch: ["y"]
+`;
+
+describe('lexicon engine', () => {
+  const lexicon = compileYaml({
+    'test.yaml': lexiconFile(
+      rule('t.phrase', '    terms: ["want to die", "{kill|hurt} myself"]') +
+        rule('t.stem', '    terms: ["~bully"]') +
+        rule('t.prefix', '    terms: ["idiot*"]') +
+        rule(
+          't.near',
+          `    terms: ["ugly"]
+    requires:
+      - terms: ["{you|ur}"]
+        within: 2
+        side: before`,
+        ) +
+        rule(
+          't.except',
+          `    terms: ["die"]
+    except:
+      - terms: ["dying to", "die laughing"]
+        within: 0`,
+        ) +
+        rule(
+          't.context',
+          `    terms: ["knife"]
+    context:
+      - terms: ["tomorrow"]
+        within: 5
+        score: 0.5
+        severity: urgent
+      - terms: ["lesson"]
+        within: 5
+        score: -0.7`,
+        ).replace('severity: moderate\n    terms: ["knife"]', 'severity: moderate\n    weight: 0.4\n    terms: ["knife"]'),
+    ),
+  });
+  const ids = (text: string) => [...new Set(hitsIn(lexicon, text).map((h) => h.rule.id))].sort();
+
+  it('matches phrases with alternatives across obfuscated spellings', () => {
+    expect(ids('i just W4NT to d1e')).toContain('t.phrase');
+    expect(ids('gonna k i l l myself')).toContain('t.phrase');
+    expect(ids('I want to go to the shop. To die for.')).not.toContain('t.phrase');
+  });
+
+  it('does not run phrases across sentences', () => {
+    expect(ids('I want to. Die Hard is a film')).not.toContain('t.phrase');
+  });
+
+  it('matches stems and prefixes but not words that merely contain them', () => {
+    expect(ids('they keep bullying him')).toContain('t.stem');
+    expect(ids('he was bullied')).toContain('t.stem');
+    expect(ids('you idiots')).toContain('t.prefix');
+    expect(ids('the bull ran')).not.toContain('t.stem');
+  });
+
+  it('requires context on the given side within the given distance', () => {
+    expect(ids('you are so ugly')).toContain('t.near');
+    expect(ids('ugly, you are')).not.toContain('t.near');
+    expect(ids('you said the weather was really very ugly')).not.toContain('t.near');
+  });
+
+  it('drops hits that overlap an exception', () => {
+    expect(ids('i want to die')).toEqual(expect.arrayContaining(['t.except', 't.phrase']));
+    expect(ids("i'm dying to see it")).not.toContain('t.except');
+    expect(ids('i could die laughing')).not.toContain('t.except');
+  });
+
+  it('applies context score and severity changes', () => {
+    const [plain] = hitsIn(lexicon, 'there is a knife');
+    expect(plain?.score).toBeCloseTo(0.4);
+    expect(plain?.severity).toBe('moderate');
+    const [raised] = hitsIn(lexicon, 'knife tomorrow');
+    expect(raised?.score).toBeCloseTo(0.9);
+    expect(raised?.severity).toBe('urgent');
+    expect(hitsIn(lexicon, 'the knife skills lesson')).toEqual([]);
+  });
+
+  it('widens the span to the required context', () => {
+    const text = 'you are so ugly';
+    const hit = hitsIn(lexicon, text).find((h) => h.rule.id === 't.near')!;
+    expect(hit.span.first).toBe(0);
+    expect(hit.span.last).toBe(3);
+  });
+
+  it('keeps only the outermost of overlapping hits of one rule', () => {
+    const hits = hitsIn(lexicon, 'i want to die').filter((h) => h.rule.id === 't.phrase');
+    expect(hits).toHaveLength(1);
+  });
+});
+
+describe('field restrictions', () => {
+  const lexicon = compileYaml({
+    'f.yaml': lexiconFile(
+      rule('f.subject', '    fields: [subject]\n    terms: ["urgent"]'),
+    ),
+  });
+  it('only reads the named fields', () => {
+    expect(hitsIn(lexicon, 'urgent', 'subject')).toHaveLength(1);
+    expect(hitsIn(lexicon, 'urgent', 'body')).toHaveLength(0);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { compileLexicons } from '../../src/lexicon/compile.js';
+import { SourceError } from '../../src/config/yaml-source.js';
+import { lexiconFile, withLexiconDir } from '../helpers/lexicon.js';
+
+const good = (id: string) => `  - id: ${id}
+    description: d
+    severity: minor
+    terms: ["word"]
+    mustMatch: ["word"]
+    mustNotMatch: ["other"]
+`;
+
+function problems(files: Record<string, string>): string[] {
+  return withLexiconDir(files, (dir) => {
+    try {
+      compileLexicons([dir]);
+    } catch (error) {
+      if (error instanceof SourceError) return error.problems;
+      throw error;
+    }
+    return [];
+  });
+}
+
+describe('lexicon loading', () => {
+  it('loads valid files from nested folders', () => {
+    const lexicon = withLexiconDir({ 'a/one.yaml': lexiconFile(good('a.one')), 'b.yml': lexiconFile(good('b.two')) }, (dir) => compileLexicons([dir]));
+    expect(lexicon.rules.map((r) => r.id)).toEqual(['a.one', 'b.two']);
+    expect(lexicon.rules[0]!.origin).toMatch(/one\.yaml:4$/);
+  });
+
+  it('reports a bad severity as file:line: path: reason', () => {
+    const [problem] = problems({ 'x.yaml': lexiconFile(good('x.one').replace('severity: minor', 'severity: critical')) });
+    expect(problem).toMatch(/x\.yaml:6: rules\[0\]\.severity: .*minor, moderate, severe or urgent/);
+  });
+
+  it('reports a broken pattern at the line of the term', () => {
+    const text = lexiconFile(good('x.one').replace('terms: ["word"]', 'terms:\n      - fine\n      - "{broken"'));
+    const [problem] = problems({ 'x.yaml': text });
+    expect(problem).toMatch(/x\.yaml:9: unbalanced "\{"/);
+  });
+
+  it('rejects duplicate rule ids across files, naming both places', () => {
+    const [problem] = problems({ 'a.yaml': lexiconFile(good('dup.id')), 'b.yaml': lexiconFile(good('dup.id')) });
+    expect(problem).toMatch(/b\.yaml:4: rule id dup\.id is already used at .*a\.yaml:4/);
+  });
+
+  it('requires examples both ways and a policy clause', () => {
+    const noExamples = lexiconFile(good('x.one').replace('    mustNotMatch: ["other"]\n', ''));
+    expect(problems({ 'x.yaml': noExamples }).join('\n')).toMatch(/mustNotMatch/);
+    const badPolicy = lexiconFile(good('x.two'), 'category: test.cat\npolicy: see the handbook\n');
+    expect(problems({ 'x.yaml': badPolicy }).join('\n')).toMatch(/x\.yaml:2: policy: a policy is a policy file name/);
+  });
+
+  it('reports YAML syntax errors and lists every problem at once', () => {
+    const all = problems({ 'a.yaml': 'category: [unclosed\n', 'b.yaml': lexiconFile(good('b.one').replace('minor', 'huge')) });
+    expect(all).toHaveLength(2);
+    expect(all[0]).toMatch(/^.*a\.yaml:\d+: /);
+  });
+
+  it('rejects conflicting thresholds for one category', () => {
+    const header = (t: number) => `category: test.cat\npolicy: 000_test.txt 1.1\nthreshold: ${t}\n`;
+    const [problem] = problems({ 'a.yaml': lexiconFile(good('a.one'), header(0.5)), 'b.yaml': lexiconFile(good('b.one'), header(0.8)) });
+    expect(problem).toMatch(/b\.yaml:3: threshold 0\.8 for test\.cat differs from 0\.5 set at .*a\.yaml:3/);
+  });
+
+  it('leaves out disabled rules by id or prefix', () => {
+    const lexicon = withLexiconDir({ 'a.yaml': lexiconFile(good('a.one') + good('a.two') + good('b.three')) }, (dir) =>
+      compileLexicons([dir], { disabledRules: ['a.one', 'b'] }),
+    );
+    expect(lexicon.rules.map((r) => r.id)).toEqual(['a.two']);
+  });
+});

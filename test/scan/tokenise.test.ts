@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { spellingVariants, tokenise } from '../../src/scan/tokenise.js';
+
+const norms = (text: string) => tokenise(text).map((t) => t.norm);
+
+describe('tokenise', () => {
+  it('cuts words with their spans and lower-cases them', () => {
+    const text = "Don't PANIC, it's fine.";
+    const tokens = tokenise(text);
+    expect(tokens.map((t) => t.norm)).toEqual(["don't", 'panic', "it's", 'fine']);
+    for (const t of tokens) expect(text.slice(t.start, t.end).toLowerCase()).toBe(t.norm);
+  });
+
+  it('numbers sentences at end punctuation and blank lines, not inside spelled-out words', () => {
+    const tokens = tokenise('I am fine. Really!\n\nNew para f.u.c.k this');
+    expect(tokens.map((t) => t.sentence)).toEqual([0, 0, 0, 1, 2, 2, 2, 2]);
+  });
+
+  it('offers leetspeak, elongation and apostrophe-free spellings as variants', () => {
+    expect(spellingVariants('k1ll')).toEqual(expect.arrayContaining(['kill']));
+    expect(spellingVariants('$hit')).toContain('shit');
+    expect(spellingVariants('sh1t')).toContain('shit');
+    expect(spellingVariants('fuuuuck')).toContain('fuck');
+    expect(spellingVariants('killllll')).toContain('kill');
+    expect(spellingVariants("don't")).toContain('dont');
+    expect(spellingVariants('hello')).toEqual([]);
+    expect(spellingVariants('2024')).toEqual([]);
+  });
+
+  it('keeps leetspeak symbols inside words but not punctuation around them', () => {
+    expect(norms('what the f*ck!!! sh!t, @ss a$$')).toEqual(['what', 'the', 'f*ck', 'sh!t', '@ss', 'a$$']);
+    expect(norms('!!! *** --')).toEqual([]);
+  });
+
+  it('joins letters spelled out one by one', () => {
+    const text = 'you are a f.u.c.k-i-n-g idiot, k i l l';
+    const tokens = tokenise(text);
+    expect(tokens.map((t) => t.norm)).toEqual(['you', 'are', 'a', 'fucking', 'idiot', 'kill']);
+    const joined = tokens[3]!;
+    expect(text.slice(joined.start, joined.end)).toBe('f.u.c.k-i-n-g');
+  });
+
+  it('treats emoji as words', () => {
+    expect(norms('bring the 🔪 tomorrow')).toEqual(['bring', 'the', '🔪', 'tomorrow']);
+  });
+});
