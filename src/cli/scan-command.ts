@@ -1,6 +1,7 @@
 /** `kestrel scan PATH...`: scan files, folders, mboxes, Maildirs or stdin; one result per message. */
 import { availableParallelism } from 'node:os';
 import type { KestrelConfig } from '../config/schema.js';
+import { createLogger } from '../log.js';
 import { isErrorLine, scanItems, type ScanLine } from '../scan/batch.js';
 import { loadLexicon } from '../scan/pipeline.js';
 import { ScanPool } from '../scan/pool.js';
@@ -29,13 +30,22 @@ export function openPool(config: KestrelConfig, jobs?: number): ScanPool {
 
 /** Scan every message under `paths`, handing each line to `onLine` in input order. */
 export async function scanPaths(config: KestrelConfig, paths: string[], jobs: number | undefined, onLine: (line: ScanLine) => void): Promise<void> {
+  const log = createLogger(config);
   const pool = openPool(config, jobs);
+  const started = performance.now();
+  let messages = 0;
+  let failed = 0;
   try {
     const items = readMessages(paths, { maxMessageBytes: config.scan.maxMessageBytes });
-    for await (const line of scanItems(items, pool, threadCount(config, jobs) * 4)) onLine(line);
+    for await (const line of scanItems(items, pool, threadCount(config, jobs) * 4, log)) {
+      messages++;
+      if (isErrorLine(line)) failed++;
+      onLine(line);
+    }
   } finally {
     await pool.close();
   }
+  log.debug({ messages, failed, ms: Math.round(performance.now() - started), threads: threadCount(config, jobs) }, 'scan finished');
 }
 
 export async function runScan(config: KestrelConfig, options: ScanOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {

@@ -2,6 +2,7 @@
  * Scans a stream of source items through a pool, keeping input order and a bounded number of
  * messages in flight. Every item yields exactly one line: a report or an error, never nothing.
  */
+import type { Logger } from '../log.js';
 import { isFailure, type SourceItem } from '../sources/index.js';
 import type { ScanReport } from './pipeline.js';
 import { ScanLimitError, type ScanPool } from './pool.js';
@@ -33,12 +34,22 @@ async function scanItem(item: SourceItem, pool: ScanPool): Promise<ScanLine> {
   }
 }
 
+/** Operators need to know a message went unscanned; the path and reason say which, never its content. */
+function logFailure(line: ScanLine, log: Logger): void {
+  if (isErrorLine(line)) log.warn({ file: line.file, index: line.index, kind: line.errorKind, reason: line.error }, 'message not scanned');
+}
+
 /** Yields one line per item in input order; at most `inFlight` messages are held at once. */
-export async function* scanItems(items: AsyncIterable<SourceItem>, pool: ScanPool, inFlight: number): AsyncGenerator<ScanLine> {
+export async function* scanItems(items: AsyncIterable<SourceItem>, pool: ScanPool, inFlight: number, log: Logger): AsyncGenerator<ScanLine> {
   const pending: Array<Promise<ScanLine>> = [];
+  const next = async (): Promise<ScanLine> => {
+    const line = await pending.shift()!;
+    logFailure(line, log);
+    return line;
+  };
   for await (const item of items) {
     pending.push(scanItem(item, pool));
-    if (pending.length >= inFlight) yield await pending.shift()!;
+    if (pending.length >= inFlight) yield await next();
   }
-  while (pending.length > 0) yield await pending.shift()!;
+  while (pending.length > 0) yield await next();
 }
