@@ -7,6 +7,7 @@ import type { KestrelConfig } from './config/schema.js';
 
 export type { Logger };
 
-export function createLogger(config: KestrelConfig, name = 'kestrel'): Logger {
-  return pino({ name, level: config.log.level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+/** Logs go to `destination`, or synchronously to the process's stderr. */
+export function createLogger(config: KestrelConfig, destination?: NodeJS.WritableStream): Logger {
+  return pino({ name: 'kestrel', level: config.log.level, base: { pid: process.pid } }, destination ?? pino.destination({ fd: 2, sync: true }));
 }

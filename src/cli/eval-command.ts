@@ -5,6 +5,7 @@ import type { KestrelConfig } from '../config/schema.js';
 import { evaluate, renderReport, type LabelledResult } from '../eval/metrics.js';
 import { isErrorLine } from '../scan/batch.js';
 import { EXIT, UsageError } from './errors.js';
+import { processIo, type CliIo } from './io.js';
 import { scanPaths } from './scan-command.js';
 
 interface ManifestEntry {
@@ -44,11 +45,11 @@ function readManifest(dir: string): ManifestEntry[] {
   });
 }
 
-export async function runEval(config: KestrelConfig, options: EvalOptions): Promise<number> {
+export async function runEval(config: KestrelConfig, options: EvalOptions, io: CliIo = processIo()): Promise<number> {
   const manifest = readManifest(options.dir);
   const byPath = new Map(manifest.map((entry) => [join(options.dir, entry.file), entry]));
   const results: LabelledResult[] = [];
-  await scanPaths(config, [...byPath.keys()], options.jobs, (line) => {
+  await scanPaths(config, [...byPath.keys()], { jobs: options.jobs, stdin: io.stdin, logTo: io.stderr }, (line) => {
     const entry = byPath.get(line.file)!;
     const scanned = !isErrorLine(line);
     results.push({
@@ -59,6 +60,6 @@ export async function runEval(config: KestrelConfig, options: EvalOptions): Prom
     });
   });
   const report = evaluate(results, { strict: options.strict, monitorRoute: 'monitor' });
-  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
   return EXIT.ok;
 }

@@ -7,6 +7,7 @@ import { SourceError } from '../config/yaml-source.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { EXIT, UsageError } from './errors.js';
 import { runEval } from './eval-command.js';
+import { processIo, type CliIo } from './io.js';
 import { runLexiconCheck } from './lexicon-command.js';
 import { runScan } from './scan-command.js';
 
@@ -42,7 +43,7 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   return n;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -60,16 +61,16 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (error) {
-    process.stderr.write(`kestrel: ${(error as Error).message}\n\n${HELP}`);
+    io.stderr.write(`kestrel: ${(error as Error).message}\n\n${HELP}`);
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(HELP);
+    io.stdout.write(HELP);
     return EXIT.ok;
   }
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    io.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
 
@@ -78,28 +79,33 @@ export async function main(argv: string[]): Promise<number> {
     const jobs = positiveInteger(values.jobs, '--jobs');
     switch (command) {
       case 'scan': {
-        const format = values.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
+        const format = values.format ?? (io.stdout.isTTY ? 'table' : 'jsonl');
         if (format !== 'jsonl' && format !== 'table') throw new UsageError(`--format must be jsonl or table, got "${format}"`);
         const config = loadConfig(values.config);
-        return await runScan(config, { paths: rest, format, failOnFlag: values['fail-on-flag'] ?? false, ...(jobs ? { jobs } : {}) });
+        return await runScan(config, { paths: rest, format, failOnFlag: values['fail-on-flag'] ?? false, ...(jobs ? { jobs } : {}) }, io);
       }
       case 'eval': {
         if (rest.length !== 1) throw new UsageError('eval needs one DIR holding manifest.jsonl');
-        return await runEval(loadConfig(values.config), { dir: rest[0]!, json: values.json ?? false, strict: values.strict ?? false, ...(jobs ? { jobs } : {}) });
+        return await runEval(
+          loadConfig(values.config),
+          { dir: rest[0]!, json: values.json ?? false, strict: values.strict ?? false, ...(jobs ? { jobs } : {}) },
+          io,
+        );
       }
       case 'lexicon': {
         if (rest[0] !== 'check' || rest.length !== 1) throw new UsageError('usage: kestrel lexicon check [--config FILE]');
-        return runLexiconCheck(loadConfig(values.config));
+        return runLexiconCheck(loadConfig(values.config), io);
       }
       case undefined:
-        process.stderr.write(HELP);
+        io.stderr.write(HELP);
         return EXIT.usage;
       default:
         throw new UsageError(`unknown command "${command}"; try kestrel --help`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof SourceError) {
-      process.stderr.write(`kestrel: ${error.message}\n`);
+      // Config and lexicon errors list one problem a line (`file:line: key: reason`).
+      for (const line of error.message.split('\n')) io.stderr.write(`kestrel: ${line}\n`);
       return EXIT.usage;
     }
     throw error;

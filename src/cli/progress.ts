@@ -13,7 +13,7 @@ export class Progress {
   flagged = 0;
   failed = 0;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+  constructor(private readonly stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr) {}
 
   update(): void {
     if (!this.stream.isTTY) return;

@@ -7,6 +7,7 @@ import { loadLexicon } from '../scan/pipeline.js';
 import { ScanPool } from '../scan/pool.js';
 import { readMessages } from '../sources/index.js';
 import { EXIT, UsageError } from './errors.js';
+import { processIo, type CliIo } from './io.js';
 import { Progress } from './progress.js';
 import { Summary, tableHeader, tableRow } from './table.js';
 
@@ -28,15 +29,25 @@ export function openPool(config: KestrelConfig, jobs?: number): ScanPool {
   return new ScanPool({ config, threads: threadCount(config, jobs) });
 }
 
+export interface ScanPathsOptions {
+  /** Worker threads; config scan.jobs when absent. */
+  jobs?: number;
+  /** Read for the path `-`; defaults to process.stdin. */
+  stdin?: NodeJS.ReadableStream;
+  /** Where logs go; the process's stderr by default. */
+  logTo?: NodeJS.WritableStream;
+}
+
 /** Scan every message under `paths`, handing each line to `onLine` in input order. */
-export async function scanPaths(config: KestrelConfig, paths: string[], jobs: number | undefined, onLine: (line: ScanLine) => void): Promise<void> {
-  const log = createLogger(config);
+export async function scanPaths(config: KestrelConfig, paths: string[], options: ScanPathsOptions, onLine: (line: ScanLine) => void): Promise<void> {
+  const { jobs, stdin, logTo } = options;
+  const log = createLogger(config, logTo);
   const pool = openPool(config, jobs);
   const started = performance.now();
   let messages = 0;
   let failed = 0;
   try {
-    const items = readMessages(paths, { maxMessageBytes: config.scan.maxMessageBytes });
+    const items = readMessages(paths, { maxMessageBytes: config.scan.maxMessageBytes, ...(stdin ? { stdin } : {}) });
     for await (const line of scanItems(items, pool, threadCount(config, jobs) * 4, log)) {
       messages++;
       if (isErrorLine(line)) failed++;
@@ -48,14 +59,15 @@ export async function scanPaths(config: KestrelConfig, paths: string[], jobs: nu
   log.debug({ messages, failed, ms: Math.round(performance.now() - started), threads: threadCount(config, jobs) }, 'scan finished');
 }
 
-export async function runScan(config: KestrelConfig, options: ScanOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runScan(config: KestrelConfig, options: ScanOptions, io: CliIo = processIo()): Promise<number> {
+  const out = io.stdout;
   if (options.paths.length === 0) throw new UsageError('scan needs at least one PATH (a file, folder, mbox, Maildir, or - for stdin)');
   const summary = new Summary();
-  const progress = new Progress();
+  const progress = new Progress(io.stderr);
   const started = performance.now();
   if (options.format === 'table') out.write(`${tableHeader()}\n`);
 
-  await scanPaths(config, options.paths, options.jobs, (line) => {
+  await scanPaths(config, options.paths, { jobs: options.jobs, stdin: io.stdin, logTo: io.stderr }, (line) => {
     summary.add(line);
     progress.scanned++;
     if (isErrorLine(line)) progress.failed++;

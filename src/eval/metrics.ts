@@ -31,6 +31,10 @@ export interface EvalReport {
   categories: CategoryScore[];
   /** The same, rolled up to the part before the first dot (safety, personal_data, ...). */
   families: CategoryScore[];
+  /**
+   * Messages labelled `none`: how many were flagged with a category their labels do not allow
+   * (`also_ok` allows, unless strict), and how many of those were copied to the monitor.
+   */
   none: { messages: number; flagged: number; falseFlagRate: number | null; copiedToMonitor: number; falseCopyRate: number | null };
 }
 
@@ -99,8 +103,10 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
     families.add(unique(gold), unique(alsoOk), unique(result.predicted));
     if (gold.length === 0) {
       noneMessages++;
-      if (result.predicted.length > 0) noneFlagged++;
-      if (result.routes.includes(options.monitorRoute)) noneCopied++;
+      // As for the categories, a finding the labels allow (also_ok) is not a false flag unless strict.
+      const falseFlag = result.predicted.some((category) => !alsoOk.some((label) => categoryMatchesLabel(category, label)));
+      if (falseFlag) noneFlagged++;
+      if (falseFlag && result.routes.includes(options.monitorRoute)) noneCopied++;
     }
   }
   return {

@@ -52,7 +52,14 @@ const LEXICON_EXTENSIONS = /\.ya?ml$/;
 export function lexiconFiles(paths: readonly string[]): string[] {
   const files: string[] = [];
   const visit = (path: string): void => {
-    if (statSync(path).isDirectory()) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message;
+      throw new SourceError([`${displayName(path)}: cannot read lexicons: ${reason}`]);
+    }
+    if (isDirectory) {
       for (const name of readdirSync(path).sort()) if (!name.startsWith('.')) visit(join(path, name));
     } else if (LEXICON_EXTENSIONS.test(path)) {
       files.push(path);

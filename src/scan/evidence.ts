@@ -19,13 +19,13 @@ export function makeEvidence(field: TextField, start: number, end: number, conte
   while (to < text.length && to < end + context * 2 && /\S/.test(text[to]!)) to++;
   const before = (from > 0 ? '…' : '') + oneLine(text.slice(from, start)).trimStart();
   const after = oneLine(text.slice(end, to)).trimEnd() + (to < text.length ? '…' : '');
-  const match = oneLine(text.slice(start, end));
+  const match = text.slice(start, end);
   return {
     field: field.field,
     start,
     end,
     match,
-    excerpt: before + match + after,
+    excerpt: before + oneLine(match) + after,
     ...(isInside(field.quoted, start) ? { quoted: true } : {}),
   };
 }

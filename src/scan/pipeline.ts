@@ -39,6 +39,8 @@ export interface ScanReport extends Verdict {
   recipients?: PartySummary[];
   /** Limits hit or damage worked around while parsing: the scan may be partial. */
   problems: string[];
+  /** Attachments whose content was not read (no extractor yet, or a limit): type and size, never the file name. */
+  attachmentsNotScanned?: Array<{ contentType: string; size: number; reason: string }>;
   durationMs: number;
 }
 
@@ -101,6 +103,12 @@ function summary(party: Party): PartySummary {
   return { address: party.address, role: party.role, ...(party.academy ? { academy: party.academy } : {}) };
 }
 
+function notScanned(message: Message): Pick<ScanReport, 'attachmentsNotScanned'> {
+  const skipped = message.attachments.filter((a) => a.skipped !== undefined);
+  if (skipped.length === 0) return {};
+  return { attachmentsNotScanned: skipped.map((a) => ({ contentType: a.contentType, size: a.size, reason: a.skipped! })) };
+}
+
 export interface ScannerOptions {
   /** Compiled lexicon to share between scanners; loaded from the config when absent. */
   lexicon?: CompiledLexicon;
@@ -135,6 +143,7 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
         ...verdict,
         ...(verdict.flagged ? { ...(message.from ? { from: summary(message.from) } : {}), recipients: recipients.map(summary) } : {}),
         problems: message.problems,
+        ...notScanned(message),
         durationMs: Number((performance.now() - started).toFixed(2)),
       };
     },

@@ -3,6 +3,7 @@
  * a message that overruns either is reported as failed, its thread replaced, and the run goes on.
  */
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KestrelConfig } from '../config/schema.js';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -37,10 +38,15 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-/** Under vitest the sources run directly, so the worker is the .ts file run through tsx. */
-function workerScript(): { file: string; execArgv: string[] } {
-  if (import.meta.url.endsWith('.ts')) return { file: join(PACKAGE_ROOT, 'workers', 'scan-worker.ts'), execArgv: ['--import', 'tsx'] };
-  return { file: join(PACKAGE_ROOT, 'dist', 'workers', 'scan-worker.js'), execArgv: [] };
+/**
+ * Under vitest the sources run directly, so the worker is the .ts file run through tsx, started by
+ * run-ts.mjs: Node 20 ignores `--import tsx` in a worker's execArgv (nodejs/node#47747).
+ */
+function workerScript(): { file: string; argv: string[] } {
+  if (import.meta.url.endsWith('.ts')) {
+    return { file: join(PACKAGE_ROOT, 'workers', 'run-ts.mjs'), argv: [pathToFileURL(join(PACKAGE_ROOT, 'workers', 'scan-worker.ts')).href] };
+  }
+  return { file: join(PACKAGE_ROOT, 'dist', 'workers', 'scan-worker.js'), argv: [] };
 }
 
 export class ScanPool {
@@ -57,8 +63,9 @@ export class ScanPool {
   scan(raw: Buffer): Promise<ScanReport> {
     if (this.closed) return Promise.reject(new Error('scan pool is closed'));
     if (this.fatal) return Promise.reject(this.fatal);
-    // Transfer a private copy: a Buffer may share its memory with others (pooled or sliced from a chunk).
-    const own = raw.buffer instanceof ArrayBuffer && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? new Uint8Array(raw.buffer) : new Uint8Array(raw);
+    // Transfer a private copy: a Buffer may share its memory with others (pooled or sliced from a
+    // chunk), and transferring the caller's own memory would empty its Buffer under it.
+    const own = new Uint8Array(raw);
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, raw: own, resolve, reject });
       this.dispatch();
@@ -69,15 +76,15 @@ export class ScanPool {
     this.closed = true;
     const error = new Error('scan pool closed');
     for (const job of this.queue.splice(0)) job.reject(error);
-    await Promise.all(this.slots.map((slot) => this.retire(slot)));
+    await Promise.all(this.slots.map((slot) => this.retire(slot, error)));
   }
 
   private spawn(): Slot {
-    const { file, execArgv } = workerScript();
+    const { file, argv } = workerScript();
     const { config } = this.options;
     const worker = new Worker(file, {
+      argv,
       workerData: { config },
-      execArgv,
       resourceLimits: { maxOldGenerationSizeMb: config.scan.memoryMb },
       stdout: false,
       stderr: false,
@@ -101,6 +108,8 @@ export class ScanPool {
         this.fatal = new Error(`scan worker failed to start: ${error.message}`);
         for (const job of this.queue.splice(0)) job.reject(this.fatal);
       }
+      // The thread is dying; until 'exit' replaces it, it must not be given another message.
+      slot.ready = false;
       const job = this.finish(slot);
       job?.reject(
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -131,8 +140,9 @@ export class ScanPool {
     this.slots[index] = this.spawn();
   }
 
-  private async retire(slot: Slot): Promise<void> {
-    this.finish(slot);
+  private async retire(slot: Slot, error: Error): Promise<void> {
+    // A message in flight gets an answer too: dropping it would leave its caller waiting forever.
+    this.finish(slot)?.reject(error);
     await slot.worker.terminate();
   }
 
@@ -146,7 +156,8 @@ export class ScanPool {
       slot.timer = setTimeout(() => {
         const overdue = this.finish(slot);
         overdue?.reject(new ScanLimitError(`scan took longer than the ${timeoutMs} ms limit`));
-        // Terminating fires 'exit', which replaces the thread.
+        // Terminating fires 'exit', which replaces the thread; until then it must get no more work.
+        slot.ready = false;
         void slot.worker.terminate();
       }, timeoutMs);
       slot.worker.postMessage({ id: job.id, raw: job.raw } satisfies WorkerRequest, [job.raw.buffer]);

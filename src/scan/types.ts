@@ -95,7 +95,7 @@ export interface Evidence {
   /** Span of the matched words in the field's text (UTF-16 offsets). */
   start: number;
   end: number;
-  /** The matched words as written. */
+  /** The matched words exactly as written: the field's `text.slice(start, end)`. */
   match: string;
   /** The match with some words of context, on one line. */
   excerpt: string;

@@ -72,3 +72,10 @@ describe('lexicon loading', () => {
     expect(lexicon.rules.map((r) => r.id)).toEqual(['a.two']);
   });
 });
+
+describe('lexicon paths', () => {
+  it('reports a path that does not exist as a lexicon problem, not a crash', () => {
+    expect(() => compileLexicons(['/nonexistent/kestrel-lexicons'])).toThrow(SourceError);
+    expect(() => compileLexicons(['/nonexistent/kestrel-lexicons'])).toThrow(/kestrel-lexicons: cannot read lexicons: no such file or folder/);
+  });
+});
