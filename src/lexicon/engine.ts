@@ -25,7 +25,10 @@ function gap(anchor: TokenSpan, other: TokenSpan, side: TermGroupRef['side']): n
   if (anchor.field !== other.field) return Infinity;
   if (other.last < anchor.first) return side === 'after' ? Infinity : anchor.first - other.last - 1;
   if (other.first > anchor.last) return side === 'before' ? Infinity : other.first - anchor.last - 1;
-  return side === 'either' ? 0 : Infinity;
+  // Overlapping: touching by definition, if the other phrase reaches out on the required side.
+  if (side === 'before') return other.first < anchor.first ? 0 : Infinity;
+  if (side === 'after') return other.last > anchor.last ? 0 : Infinity;
+  return 0;
 }
 
 function nearest(anchor: TokenSpan, candidates: readonly TokenSpan[] | undefined, ref: TermGroupRef): TokenSpan | null {

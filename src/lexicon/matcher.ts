@@ -6,6 +6,8 @@ import type { Token } from '../scan/types.js';
 import type { TokenSpec } from './pattern.js';
 import { stem } from './stem.js';
 
+const MAX_STEM_LENGTH = 40;
+
 /** A character trie of prefix specs; `target` is the phrase trie node a token with this prefix leads to. */
 interface PrefixNode {
   next: Map<string, PrefixNode>;
@@ -64,12 +66,8 @@ export class PhraseMatcher {
         switch (spec.kind) {
           case 'word':
             // Alternative spellings of one word lead to the same child, so the phrase continues from one place.
-            {
-              const words = (node.words ??= new Map());
-              const shared = spec.words.map((w) => words.get(w)).find((n) => n !== undefined) ?? new TrieNode();
-              for (const w of spec.words) if (!words.has(w)) words.set(w, shared);
-              next.push(...new Set(spec.words.map((w) => words.get(w)!)));
-            }
+            // Each spelling gets its own child: a shared child would let `he'll` reach a phrase written `hell`.
+            for (const w of spec.words) next.push(child((node.words ??= new Map()), w));
             break;
           case 'stem':
             next.push(child((node.stems ??= new Map()), spec.stem));
@@ -138,8 +136,11 @@ function step(node: TrieNode, token: Token, out: TrieNode[]): void {
   }
   if (node.stems) {
     const { stems, stemHeads } = node;
-    if (stemHeads!.has(token.norm.slice(0, 2))) pushUnique(out, stems.get(stem(token.norm)));
-    for (const variant of token.variants) if (stemHeads!.has(variant.slice(0, 2))) pushUnique(out, stems.get(stem(variant)));
+    // Porter is quadratic on long consonant runs; no word worth stemming is this long (elongations are squeezed in variants).
+    if (token.norm.length <= MAX_STEM_LENGTH && stemHeads!.has(token.norm.slice(0, 2))) pushUnique(out, stems.get(stem(token.norm)));
+    for (const variant of token.variants) {
+      if (variant.length <= MAX_STEM_LENGTH && stemHeads!.has(variant.slice(0, 2))) pushUnique(out, stems.get(stem(variant)));
+    }
   }
   if (node.prefixes) {
     walkPrefixes(node.prefixes, token.norm, out);

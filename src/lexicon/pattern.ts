@@ -46,6 +46,7 @@ function parseAtom(atom: string, pattern: string): TokenSpec[][] {
   }
   if (atom.endsWith('*') && !atom.endsWith('\\*')) {
     const prefix = literal(atom.slice(0, -1));
+    if (tokenise(prefix).length !== 1 || /[\s\-.,;:/]/.test(prefix)) throw new PatternError(`prefix "${atom}" in "${pattern}" must be one word`);
     if ([...prefix].length < MIN_PREFIX) {
       throw new PatternError(`prefix "${atom}" in "${pattern}" is too short: give at least ${MIN_PREFIX} letters before *`);
     }

@@ -5,6 +5,10 @@ function isInside(ranges: TextField['quoted'], position: number): boolean {
   return ranges.some((r) => r.start <= position && position < r.end);
 }
 
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
 /** Collapse white space so an excerpt reads on one line. */
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ');
@@ -17,6 +21,9 @@ export function makeEvidence(field: TextField, start: number, end: number, conte
   // Widen to whole words so excerpts do not begin or end mid-word.
   while (from > 0 && from > start - context * 2 && /\S/.test(text[from - 1]!)) from--;
   while (to < text.length && to < end + context * 2 && /\S/.test(text[to]!)) to++;
+  // Never cut a surrogate pair.
+  if (from > 0 && isLowSurrogate(text.charCodeAt(from))) from--;
+  if (to < text.length && isLowSurrogate(text.charCodeAt(to))) to++;
   const before = (from > 0 ? '…' : '') + oneLine(text.slice(from, start)).trimStart();
   const after = oneLine(text.slice(end, to)).trimEnd() + (to < text.length ? '…' : '');
   const match = text.slice(start, end);

@@ -16,7 +16,7 @@ export interface NormalisedText {
 }
 
 /** Characters that render as nothing or only steer layout: removed outright. */
-function isInvisible(cp: number): boolean {
+export function isInvisible(cp: number): boolean {
   return (
     cp === 0x00ad || // soft hyphen
     cp === 0x034f || // combining grapheme joiner
@@ -56,7 +56,7 @@ const CONFUSABLES: Record<string, string> = {
   // Latin letters used as look-alikes
   ı: 'i', ȷ: 'j', ɑ: 'a', ɡ: 'g', ɩ: 'i', ɪ: 'i', ʏ: 'y', ʀ: 'r', ᴀ: 'a', ʙ: 'b', ᴄ: 'c', ᴅ: 'd', ᴇ: 'e', ɢ: 'g',
   ʜ: 'h', ᴊ: 'j', ᴋ: 'k', ʟ: 'l', ᴍ: 'm', ɴ: 'n', ᴏ: 'o', ᴘ: 'p', ꜱ: 's', ᴛ: 't', ᴜ: 'u', ᴠ: 'v', ᴡ: 'w', ᴢ: 'z',
-  ß: 'ss', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', đ: 'd', Đ: 'D', ł: 'l', Ł: 'L', ħ: 'h',
+  ß: 'ss', ẞ: 'SS', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', đ: 'd', Đ: 'D', ł: 'l', Ł: 'L', ħ: 'h',
   // Cherokee and other common stand-ins
   Ꭺ: 'A', Ᏼ: 'B', Ꮯ: 'C', Ꭼ: 'E', Ꮋ: 'H', Ꮶ: 'K', Ꮮ: 'L', Ꮇ: 'M', Ꮲ: 'P', Ꮪ: 'S', Ꭲ: 'T', Ꮃ: 'W', Ꮓ: 'Z',
   // Quotes and dashes: one form each so lexicon phrases need not list them
@@ -74,7 +74,8 @@ const foldCache = new Map<number, string>();
 function foldCodePoint(cp: number, char: string): string {
   const cached = foldCache.get(cp);
   if (cached !== undefined) return cached;
-  let folded = CONFUSABLES[char] ?? char.normalize('NFKC');
+  // Upper-case look-alikes missing from the table fold like their lower case (Г → г → r).
+  let folded = CONFUSABLES[char] ?? CONFUSABLES[char.toLowerCase()] ?? char.normalize('NFKC');
   // Strip accents only where the base letter is Latin: removing marks from Devanagari or Arabic would corrupt the text.
   const decomposed = folded.normalize('NFD');
   if (decomposed !== folded) {
@@ -136,7 +137,7 @@ class OriginMap {
 
 /** Printable ASCII other than space: passes through normalisation unchanged. */
 function isPlainAscii(code: number): boolean {
-  return code > 0x20 && code < 0x7f;
+  return code > 0x20 && code < 0x7f && code !== 0x60; // ` is folded to '
 }
 
 /**
@@ -200,8 +201,8 @@ export function normalise(input: string): NormalisedText {
 
     const char = input.slice(i, i + width);
     if (code < 0x80) {
-      // Control characters other than white space: keep them out of words.
-      out.push(' ');
+      // Control characters other than white space: keep them out of words. A backtick is an apostrophe.
+      out.push(code === 0x60 ? "'" : ' ');
       origin.push(i);
       i++;
       previousWasLatin = false;

@@ -27,6 +27,9 @@ const NO_VARIANTS: readonly string[] = Object.freeze([]);
 /** Gap between single letters that still reads as one spelled-out word: `f.u.c.k`, `k i l l`, `s-h-i-t`. */
 const SPELLED_GAP = /^[ .\-_*·]{1,2}$/;
 const MIN_SPELLED_LETTERS = 3;
+const SPELLED_IN_WORD = /^\p{L}(?:[*_]\p{L}){2,}$/u;
+/** Single letters that are words of their own in text-speak: kept out of the ends of spaced-out runs. */
+const LETTER_WORDS = new Set(['a', 'i', 'u', 'r']);
 
 function leetFold(word: string, one: 'i' | 'l'): string {
   let out = '';
@@ -35,7 +38,34 @@ function leetFold(word: string, one: 'i' | 'l'): string {
 }
 
 function squeeze(word: string, keep: 1 | 2): string {
-  return word.replace(/(.)\1{2,}/gu, keep === 1 ? '$1' : '$1$1');
+  // A loop, not /(.)\1{2,}/gu: that regex backtracks once per repeated character and throws at ~4 M.
+  const chars = [...word];
+  let out = '';
+  for (let i = 0; i < chars.length; ) {
+    let j = i + 1;
+    while (j < chars.length && chars[j] === chars[i]) j++;
+    out += chars[i]!.repeat(j - i >= 3 ? keep : j - i);
+    i = j;
+  }
+  return out;
+}
+
+/** kiiiilllll → kill: every keep-1/keep-2 mix, for words with 2 or 3 elongated runs. */
+function squeezeMixed(word: string): string[] {
+  const runs: Array<[string, number]> = [];
+  for (const ch of word) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] === ch) last[1]++;
+    else runs.push([ch, 1]);
+  }
+  const long = runs.filter(([, n]) => n >= 3).length;
+  if (long < 2 || long > 3) return [];
+  const out: string[] = [];
+  for (let mask = 0; mask < 1 << long; mask++) {
+    let k = 0;
+    out.push(runs.map(([ch, n]) => (n >= 3 ? ch.repeat((mask >> k++) & 1 ? 2 : 1) : ch.repeat(n))).join(''));
+  }
+  return out;
 }
 
 /** The other spellings worth looking up for a lower-cased token. */
@@ -51,11 +81,13 @@ export function spellingVariants(norm: string): readonly string[] {
     bases.push(folded);
     if (norm.includes('1')) add(leetFold(norm, 'l'));
   }
-  if (norm.includes("'")) add(norm.replaceAll("'", ''));
+  // Letters spelled out with * or _ stay one token (both are word characters): f*u*c*k, s_h_i_t.
+  if (SPELLED_IN_WORD.test(norm)) add(norm.replace(/[*_]/g, ''));
   for (const base of bases) {
     if (ELONGATED.test(base)) {
       add(squeeze(base, 2));
       add(squeeze(base, 1));
+      for (const mixed of squeezeMixed(base)) add(mixed);
     }
   }
   return variants ?? NO_VARIANTS;
@@ -78,9 +110,11 @@ export function tokenise(text: string): Token[] {
       start += leading[0].length;
       raw = raw.slice(leading[0].length);
     }
+    // `$` and `@` may end a leetspeak word (a$$, a$$!) but not a word that has no letters before them.
+    const punctuation = /[*!|+]+$/.exec(raw);
+    if (punctuation && punctuation[0].length < raw.length) raw = raw.slice(0, raw.length - punctuation[0].length);
     const trailing = EDGE_SYMBOLS_END.exec(raw);
-    // `$` and `@` may end a leetspeak word (a$$) but not a word that has no letters before them.
-    if (trailing && trailing[0].length < raw.length && (/[*!|+]/.test(trailing[0]) || !HAS_LETTER.test(raw))) {
+    if (trailing && trailing[0].length < raw.length && !HAS_LETTER.test(raw)) {
       raw = raw.slice(0, raw.length - trailing[0].length);
     }
     if (!HAS_LETTER_OR_DIGIT.test(raw)) continue;
@@ -115,12 +149,27 @@ function joinSpelledOutWords(text: string, tokens: Token[]): Token[] {
       kind = next;
       j++;
     }
-    if (j - i + 1 >= MIN_SPELLED_LETTERS) {
+    // Spaced runs: leave single-letter words (u r a, i, a) at either end out of the join, keeping the
+    // full join as a variant; a run made only of them (u r a) is not a spelled-out word.
+    let from = i;
+    let to = j;
+    if (kind === 'space') {
+      while (from <= to && LETTER_WORDS.has(tokens[from]!.norm)) from++;
+      while (to >= from && LETTER_WORDS.has(tokens[to]!.norm)) to--;
+      const peeled = to - from + 1;
+      if (peeled <= 0) to = from - 1; // only letter-words: no join
+      else if (peeled < MIN_SPELLED_LETTERS) [from, to] = [i, j]; // a s s: join it all, as before
+    }
+    if (to - from + 1 >= MIN_SPELLED_LETTERS) {
       result ??= tokens.slice(0, i);
-      const run = tokens.slice(i, j + 1);
+      for (let k = i; k < from; k++) result.push(tokens[k]!);
+      const run = tokens.slice(from, to + 1);
       const norm = run.map((t) => t.norm).join('');
+      const full = tokens.slice(i, j + 1).map((t) => t.norm).join('');
+      const variants = [...spellingVariants(norm), ...(full !== norm ? [full] : [])];
       const first = run[0]!;
-      result.push({ norm, variants: spellingVariants(norm), start: first.start, end: run[run.length - 1]!.end, sentence: first.sentence, quoted: first.quoted });
+      result.push({ norm, variants, start: first.start, end: run[run.length - 1]!.end, sentence: first.sentence, quoted: first.quoted });
+      for (let k = to + 1; k <= j; k++) result.push(tokens[k]!);
       i = j + 1;
     } else {
       result?.push(tokens[i]!);

@@ -22,7 +22,8 @@ describe('tokenise', () => {
     expect(spellingVariants('sh1t')).toContain('shit');
     expect(spellingVariants('fuuuuck')).toContain('fuck');
     expect(spellingVariants('killllll')).toContain('kill');
-    expect(spellingVariants("don't")).toContain('dont');
+    // The apostrophe-free spelling is added on the pattern side only, so `he'll` never matches `hell`.
+    expect(spellingVariants("he'll")).not.toContain('hell');
     expect(spellingVariants('hello')).toEqual([]);
     expect(spellingVariants('2024')).toEqual([]);
   });
