@@ -35,15 +35,20 @@ function isMaildir(entries: Dirent[]): boolean {
   return MAILDIR_PARTS.every((part) => directories.has(part));
 }
 
-/** Walks a directory depth-first in sorted order, yielding the files that may hold mail. */
-export async function* walkDirectory(dir: string): AsyncGenerator<WalkItem> {
-  let entries: Dirent[];
+/** The sorted entries of `dir`; when it cannot be read, a failure is yielded for it and null returned. */
+async function* listing(dir: string): AsyncGenerator<WalkItem, Dirent[] | null> {
   try {
-    entries = await listSorted(dir);
+    return await listSorted(dir);
   } catch (err) {
     yield failure(dir, describeError(err));
-    return;
+    return null;
   }
+}
+
+/** Walks a directory depth-first in sorted order, yielding the files that may hold mail. */
+export async function* walkDirectory(dir: string): AsyncGenerator<WalkItem> {
+  const entries = yield* listing(dir);
+  if (!entries) return;
   if (isMaildir(entries)) yield* walkMaildir(dir, entries);
   else yield* walkPlainDirectory(dir, entries);
 }
@@ -73,24 +78,14 @@ async function* walkMaildir(dir: string, entries: Dirent[]): AsyncGenerator<Walk
 }
 
 async function* walkSubfolder(dir: string): AsyncGenerator<WalkItem> {
-  let entries: Dirent[];
-  try {
-    entries = await listSorted(dir);
-  } catch (err) {
-    yield failure(dir, describeError(err));
-    return;
-  }
+  const entries = yield* listing(dir);
+  if (!entries) return;
   if (isMaildir(entries)) yield* walkMaildir(dir, entries);
 }
 
 async function* walkMessageFolder(dir: string): AsyncGenerator<WalkItem> {
-  let entries: Dirent[];
-  try {
-    entries = await listSorted(dir);
-  } catch (err) {
-    yield failure(dir, describeError(err));
-    return;
-  }
+  const entries = yield* listing(dir);
+  if (!entries) return;
   for (const entry of entries) {
     if (!isHidden(entry.name)) yield* mailFile(join(dir, entry.name), entry);
   }
