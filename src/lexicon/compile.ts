@@ -7,8 +7,8 @@ import { join, relative } from 'node:path';
 import { parseYaml, validate, SourceError, type YamlSource } from '../config/yaml-source.js';
 import type { Severity } from '../scan/types.js';
 import { PhraseMatcher } from './matcher.js';
-import { parsePattern, PatternError } from './pattern.js';
-import { lexiconFileSchema, type Side } from './schema.js';
+import { parsePattern, PatternError, type TermSets } from './pattern.js';
+import { lexiconFileSchema, type LexiconFileSource, type RuleCondition, type Side } from './schema.js';
 
 export interface TermGroupRef {
   group: number;
@@ -24,6 +24,8 @@ export interface CompiledRule {
   weight: number;
   policy: string;
   fields: ReadonlySet<string> | null;
+  /** Message facts the rule applies to (sender and recipient roles, direction); all messages when absent. */
+  when?: RuleCondition;
   anchor: number;
   requires: TermGroupRef[];
   except: TermGroupRef[];
@@ -75,6 +77,8 @@ function displayName(file: string): string {
 }
 
 class LexiconBuilder {
+  constructor(private readonly sets: TermSets) {}
+
   readonly matcher = new PhraseMatcher();
   readonly phraseGroups: number[][] = [];
   private readonly phraseIds = new Map<string, number>();
@@ -86,7 +90,7 @@ class LexiconBuilder {
     terms.forEach((term, index) => {
       let sequences;
       try {
-        sequences = parsePattern(term);
+        sequences = parsePattern(term, this.sets);
       } catch (error) {
         if (!(error instanceof PatternError)) throw error;
         problems.push(`${source.file}:${source.lineOf([...path, index])}: ${error.message}`);
@@ -117,36 +121,77 @@ function isDisabled(id: string, disabled: readonly string[]): boolean {
   return disabled.some((d) => id === d || id.startsWith(d.endsWith('.') ? d : `${d}.`));
 }
 
+interface LoadedFile {
+  source: YamlSource;
+  lexicon: LexiconFileSource;
+}
+
+/** Parse and validate every file; problems are collected, not thrown, so all are reported at once. */
+function loadFiles(files: readonly string[], problems: string[]): LoadedFile[] {
+  const loaded: LoadedFile[] = [];
+  for (const file of files) {
+    try {
+      const source = parseYaml(displayName(file), readFileSync(file, 'utf8'));
+      loaded.push({ source, lexicon: validate(source, lexiconFileSchema) });
+    } catch (error) {
+      if (!(error instanceof SourceError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  return loaded;
+}
+
+/** Every file's `sets`, by name; each set's own phrases are checked where they are written. */
+function collectSets(loaded: readonly LoadedFile[], problems: string[]): TermSets {
+  const sets = new Map<string, string[]>();
+  const origins = new Map<string, string>();
+  for (const { source, lexicon } of loaded) {
+    for (const [name, terms] of Object.entries(lexicon.sets ?? {})) {
+      const origin = `${source.file}:${source.lineOf(['sets', name])}`;
+      const earlier = origins.get(name);
+      if (earlier) problems.push(`${origin}: set @${name} is already defined at ${earlier}`);
+      else {
+        origins.set(name, origin);
+        sets.set(name, terms);
+      }
+    }
+  }
+  for (const { source, lexicon } of loaded) {
+    for (const [name, terms] of Object.entries(lexicon.sets ?? {})) {
+      terms.forEach((term, index) => {
+        try {
+          parsePattern(term, sets);
+        } catch (error) {
+          if (!(error instanceof PatternError)) throw error;
+          problems.push(`${source.file}:${source.lineOf(['sets', name, index])}: ${error.message}`);
+        }
+      });
+    }
+  }
+  return sets;
+}
+
 /** Load and compile the lexicon files under `paths`. Throws SourceError listing every problem. */
 export function compileLexicons(paths: readonly string[], options: CompileOptions = {}): CompiledLexicon {
-  const builder = new LexiconBuilder();
   const problems: string[] = [];
+  const files = lexiconFiles(paths);
+  const loaded = loadFiles(files, problems);
+  const builder = new LexiconBuilder(collectSets(loaded, problems));
   const rules: CompiledRule[] = [];
   const thresholds = new Map<string, { value: number; origin: string }>();
   const ruleOrigins = new Map<string, string>();
-  const files = lexiconFiles(paths);
   const disabled = options.disabledRules ?? [];
 
-  for (const file of files) {
-    let source: YamlSource;
-    let lexicon;
-    try {
-      source = parseYaml(displayName(file), readFileSync(file, 'utf8'));
-      lexicon = validate(source, lexiconFileSchema);
-    } catch (error) {
-      if (error instanceof SourceError) {
-        problems.push(...error.problems);
-        continue;
-      }
-      throw error;
-    }
-
+  for (const { source, lexicon } of loaded) {
+    const { category, policy } = lexicon;
+    // The schema requires both wherever there are rules.
+    if (!lexicon.rules || !category || !policy) continue;
     const thresholdOrigin = `${source.file}:${source.lineOf(['threshold'])}`;
-    const known = thresholds.get(lexicon.category);
+    const known = thresholds.get(category);
     if (known && known.value !== lexicon.threshold) {
-      problems.push(`${thresholdOrigin}: threshold ${lexicon.threshold} for ${lexicon.category} differs from ${known.value} set at ${known.origin}`);
+      problems.push(`${thresholdOrigin}: threshold ${lexicon.threshold} for ${category} differs from ${known.value} set at ${known.origin}`);
     } else if (!known) {
-      thresholds.set(lexicon.category, { value: lexicon.threshold, origin: thresholdOrigin });
+      thresholds.set(category, { value: lexicon.threshold, origin: thresholdOrigin });
     }
 
     lexicon.rules.forEach((rule, r) => {
@@ -174,11 +219,12 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
       rules.push({
         id: rule.id,
         description: rule.description,
-        category: lexicon.category,
+        category,
         severity: rule.severity,
         weight: rule.weight,
-        policy: rule.policy ?? lexicon.policy,
+        policy: rule.policy ?? policy,
         fields: rule.fields ? new Set(rule.fields) : null,
+        ...(rule.when ? { when: rule.when } : {}),
         anchor: builder.addGroup(rule.terms, source, [...at, 'terms'], problems),
         requires,
         except,

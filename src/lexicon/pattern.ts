@@ -7,6 +7,7 @@
  *   _           any one word
  *   ..N         up to N words of anything (N from 1 to 5)
  *   {a|b c|}    one of the alternatives; each may be several words or empty (optional)
+ *   @name       any phrase of the named set (a `sets:` entry in any lexicon file)
  *
  * A pattern expands into one or more sequences of token specs that the matcher compiles into its trie.
  */
@@ -24,7 +25,17 @@ export class PatternError extends Error {}
 
 const MIN_PREFIX = 3;
 const MAX_GAP = 5;
-const MAX_EXPANSIONS = 512;
+const MAX_EXPANSIONS = 4096;
+
+/** Named phrase lists shared by all lexicon files. */
+export type TermSets = ReadonlyMap<string, readonly string[]>;
+
+interface Expansion {
+  pattern: string;
+  sets: TermSets;
+  /** Sets being expanded, to refuse a set that contains itself. */
+  open: Set<string>;
+}
 
 /** Normalise one literal word exactly as text is normalised, so `Ｋill` in a lexicon means `kill`. */
 function literal(word: string): string {
@@ -87,13 +98,30 @@ function splitTopLevel(pattern: string): string[] {
   return parts;
 }
 
-function parsePart(part: string, pattern: string): TokenSpec[][] {
+function parseSetReference(name: string, x: Expansion): TokenSpec[][] {
+  const terms = x.sets.get(name);
+  if (!terms) throw new PatternError(`unknown set "@${name}" in "${x.pattern}"`);
+  if (x.open.has(name)) throw new PatternError(`set "@${name}" refers to itself`);
+  x.open.add(name);
+  try {
+    return terms.flatMap((term) => expand(term, x, false));
+  } finally {
+    x.open.delete(name);
+  }
+}
+
+function parsePart(part: string, x: Expansion): TokenSpec[][] {
+  const { pattern } = x;
+  if (part.startsWith('@')) {
+    if (!/^@[a-z][a-z0-9_]*$/.test(part)) throw new PatternError(`"${part}" in "${pattern}" is not a set name (@lower_case_words)`);
+    return parseSetReference(part.slice(1), x);
+  }
   if (part.startsWith('{') && part.endsWith('}')) {
     const inner = part.slice(1, -1);
     if (inner.includes('{')) throw new PatternError(`nested braces are not supported in "${pattern}"`);
     const alternatives = inner.split('|');
     if (alternatives.length < 2) throw new PatternError(`"${part}" in "${pattern}" needs at least two alternatives separated by |`);
-    return alternatives.flatMap((alternative) => expand(alternative.trim(), pattern, true));
+    return alternatives.flatMap((alternative) => expand(alternative.trim(), x, true));
   }
   if (part.includes('{') || part.includes('}')) {
     throw new PatternError(`braces must enclose whole words in "${pattern}" (put a space before "{" and after "}")`);
@@ -101,7 +129,8 @@ function parsePart(part: string, pattern: string): TokenSpec[][] {
   return parseAtom(part, pattern);
 }
 
-function expand(text: string, pattern: string, allowEmpty: boolean): TokenSpec[][] {
+function expand(text: string, x: Expansion, allowEmpty: boolean): TokenSpec[][] {
+  const { pattern } = x;
   const parts = splitTopLevel(text);
   if (parts.length === 0) {
     if (allowEmpty) return [[]];
@@ -109,7 +138,7 @@ function expand(text: string, pattern: string, allowEmpty: boolean): TokenSpec[]
   }
   let sequences: TokenSpec[][] = [[]];
   for (const part of parts) {
-    const options = parsePart(part, pattern);
+    const options = parsePart(part, x);
     const next: TokenSpec[][] = [];
     for (const prefix of sequences) for (const option of options) next.push([...prefix, ...option]);
     if (next.length > MAX_EXPANSIONS) throw new PatternError(`"${pattern}" expands to more than ${MAX_EXPANSIONS} phrases: split it`);
@@ -118,9 +147,11 @@ function expand(text: string, pattern: string, allowEmpty: boolean): TokenSpec[]
   return sequences;
 }
 
+const NO_SETS: TermSets = new Map();
+
 /** Parse a lexicon term into the token sequences it stands for. Throws PatternError. */
-export function parsePattern(pattern: string): TokenSpec[][] {
-  const sequences = expand(pattern.trim(), pattern, false).filter((s) => s.length > 0);
+export function parsePattern(pattern: string, sets: TermSets = NO_SETS): TokenSpec[][] {
+  const sequences = expand(pattern.trim(), { pattern, sets, open: new Set() }, false).filter((s) => s.length > 0);
   if (sequences.length === 0) throw new PatternError(`"${pattern}" matches nothing`);
   for (const sequence of sequences) {
     if (sequence.every((spec) => spec.kind === 'any')) throw new PatternError(`"${pattern}" can match a run of any words: anchor it with a word`);

@@ -13,6 +13,15 @@ const category = z.string().regex(CATEGORY_PATTERN, 'a category is lower-case wo
 const policy = z.string().regex(/^\S+\.txt(\s+\S.*)?$/, 'a policy is a policy file name, a space and the clause, e.g. "003_c7be022a1d032c68.txt 7.2.1"');
 
 const requirement = z.strictObject({ terms, within, side });
+const roles = z.array(z.enum(['staff', 'pupil', 'external'])).min(1);
+/** Message facts a rule needs: grooming is about who writes to whom, not just the words. */
+const when = z.strictObject({
+  /** The sender's role is one of these. */
+  from: roles.optional(),
+  /** At least one recipient has one of these roles. */
+  to: roles.optional(),
+  direction: z.array(z.enum(['inbound', 'outbound', 'internal'])).min(1).optional(),
+});
 const exception = z.strictObject({ terms, within: within.default(0), side });
 const contextModifier = z
   .strictObject({ terms, within, side, score: z.number().min(-1).max(1).default(0), severity: severity.optional() })
@@ -25,6 +34,7 @@ export const ruleSchema = z.strictObject({
   weight: z.number().gt(0).max(1).default(1),
   policy: policy.optional(),
   fields: z.array(z.enum(['subject', 'body', 'html', 'attachment'])).min(1).optional(),
+  when: when.optional(),
   terms,
   requires: z.array(requirement).default([]),
   except: z.array(exception).default([]),
@@ -33,14 +43,27 @@ export const ruleSchema = z.strictObject({
   mustNotMatch: z.array(z.string().min(1)).min(1, 'every rule needs at least one mustNotMatch example'),
 });
 
-export const lexiconFileSchema = z.strictObject({
-  category,
-  description: z.string().optional(),
-  policy,
-  threshold: z.number().gt(0).max(1).default(0.5),
-  rules: z.array(ruleSchema).min(1),
-});
+const setName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a set name is lower-case words joined by _, e.g. reported_speech');
+
+/** A file holds the rules of one category, or named term sets that any file's phrases use as `@name`, or both. */
+export const lexiconFileSchema = z
+  .strictObject({
+    category: category.optional(),
+    description: z.string().optional(),
+    policy: policy.optional(),
+    threshold: z.number().gt(0).max(1).default(0.5),
+    rules: z.array(ruleSchema).min(1).optional(),
+    sets: z.record(setName, terms).optional(),
+  })
+  .superRefine((file, ctx) => {
+    if (!file.rules && !file.sets) ctx.addIssue({ code: 'custom', message: 'a lexicon file needs rules, sets, or both' });
+    if (file.rules) {
+      if (!file.category) ctx.addIssue({ code: 'custom', path: ['category'], message: 'required when the file has rules' });
+      if (!file.policy) ctx.addIssue({ code: 'custom', path: ['policy'], message: 'required when the file has rules' });
+    }
+  });
 
 export type LexiconRuleSource = z.infer<typeof ruleSchema>;
 export type LexiconFileSource = z.infer<typeof lexiconFileSchema>;
 export type Side = z.infer<typeof side>;
+export type RuleCondition = z.infer<typeof when>;

@@ -79,3 +79,29 @@ describe('lexicon paths', () => {
     expect(() => compileLexicons(['/nonexistent/kestrel-lexicons'])).toThrow(/kestrel-lexicons: cannot read lexicons: no such file or folder/);
   });
 });
+
+describe('term sets', () => {
+  const withSets = (sets: string, rules: string) =>
+    withLexiconDir({ 'sets.yaml': sets, 'rules.yaml': lexiconFile(rules) }, (dir) => compileLexicons([dir]));
+
+  it('lets any file use a set defined in another as @name', () => {
+    const lexicon = withSets('sets:\n  reporting: ["{he|she} said", "told me"]\n', good('a.one').replace('terms: ["word"]', 'terms: ["@reporting that"]'));
+    expect(lexicon.rules).toHaveLength(1);
+  });
+
+  it('reports unknown sets at the term, bad set phrases at the set, and duplicate names', () => {
+    const unknown = problems({ 'r.yaml': lexiconFile(good('a.one').replace('terms: ["word"]', 'terms: ["@missing"]')) });
+    expect(unknown.join('\n')).toMatch(/r\.yaml:7: unknown set "@missing"/);
+    const broken = problems({ 's.yaml': 'sets:\n  bad:\n    - fine\n    - "{oops"\n' });
+    expect(broken.join('\n')).toMatch(/s\.yaml:4: unbalanced "\{"/);
+    const twice = problems({ 'a.yaml': 'sets:\n  x: [one]\n', 'b.yaml': 'sets:\n  x: [two]\n' });
+    expect(twice.join('\n')).toMatch(/b\.yaml:2: set @x is already defined at .*a\.yaml:2/);
+    const self = problems({ 's.yaml': 'sets:\n  loop: ["@loop again"]\n' });
+    expect(self.join('\n')).toMatch(/refers to itself/);
+  });
+
+  it('requires category and policy in a file with rules, and rules or sets in every file', () => {
+    expect(problems({ 'x.yaml': `rules:\n${good('a.one')}` }).join('\n')).toMatch(/x\.yaml:1: category: required when the file has rules/);
+    expect(problems({ 'x.yaml': 'description: nothing here\n' }).join('\n')).toMatch(/needs rules, sets, or both/);
+  });
+});

@@ -292,3 +292,34 @@ describe('attachments that were not read', () => {
     expect(JSON.stringify(report)).not.toContain('Jordan');
   });
 });
+
+describe('rules with a `when` condition', () => {
+  it('fire only for messages whose parties and direction fit', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'kestrel-when-'));
+    try {
+      writeFileSync(
+        join(dir, 'grooming.yaml'),
+        [
+          'category: safety.grooming', 'policy: 002_ac353918cf928566.txt Appendix 2 7.12', 'rules:',
+          '  - id: grooming.test_secret', '    description: test', '    severity: severe',
+          '    when: { from: [staff, external], to: [pupil] }',
+          '    terms: ["our little secret"]', '    mustMatch: ["this is our little secret"]', '    mustNotMatch: ["no secrets"]', '',
+        ].join('\n'),
+      );
+      const config = parseConfig('k.yaml', `trust:\n  domains: [school.sch.uk]\n  pupils: ["*@pupils.school.sch.uk"]\nlexicons: [${dir}]\n`);
+      const scanner = createScanner(config);
+      const mail = (from: string, to: string) =>
+        Buffer.from(`From: ${from}\r\nTo: ${to}\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nthis is our little secret\r\n`);
+      const categories = async (from: string, to: string) => (await scanner.scan(mail(from, to))).categories;
+      expect(await categories('coach@gmail.com', '22amy@pupils.school.sch.uk')).toContain('safety.grooming');
+      expect(await categories('t.jones@school.sch.uk', '22amy@pupils.school.sch.uk')).toContain('safety.grooming');
+      expect(await categories('22ben@pupils.school.sch.uk', '22amy@pupils.school.sch.uk')).not.toContain('safety.grooming');
+      expect(await categories('coach@gmail.com', 't.jones@school.sch.uk')).not.toContain('safety.grooming');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,7 +5,17 @@
 import type { CompiledLexicon, CompiledRule } from '../../lexicon/compile.js';
 import { combineScores, evaluateRules, type RuleHit } from '../../lexicon/engine.js';
 import { makeEvidence } from '../evidence.js';
+import type { RuleCondition } from '../../lexicon/schema.js';
 import { highestSeverity, type AnalysedMessage, type Detector, type DetectorContext, type Finding } from '../types.js';
+
+/** Does the message fit a rule's `when`: sender role, some recipient's role, direction? */
+export function fitsCondition(when: RuleCondition | undefined, message: AnalysedMessage): boolean {
+  if (!when) return true;
+  if (when.from && !(message.from && when.from.includes(message.from.role))) return false;
+  if (when.to && ![...message.to, ...message.cc, ...message.bcc].some((p) => when.to!.includes(p.role))) return false;
+  if (when.direction && !when.direction.includes(message.direction)) return false;
+  return true;
+}
 
 /** Enough evidence to judge a finding; more would only keep more of the message. */
 const MAX_EVIDENCE_PER_FINDING = 5;
@@ -33,6 +43,7 @@ export function createLexiconDetector(lexicon: CompiledLexicon): Detector {
     detect(message, context) {
       const byRule = new Map<CompiledRule, RuleHit[]>();
       for (const hit of evaluateRules(lexicon, message.fields)) {
+        if (!fitsCondition(hit.rule.when, message)) continue;
         const list = byRule.get(hit.rule) ?? [];
         list.push(hit);
         byRule.set(hit.rule, list);
