@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KestrelConfig } from '../config/schema.js';
-import { evaluate, renderReport, type LabelledResult } from '../eval/metrics.js';
+import { createBaseline } from '../eval/baseline.js';
+import { evaluate, renderComparison, renderReport, type EvalReport, type LabelledResult } from '../eval/metrics.js';
 import { isErrorLine } from '../scan/batch.js';
 import { EXIT, UsageError } from './errors.js';
 import { processIo, type CliIo } from './io.js';
@@ -45,6 +46,22 @@ function readManifest(dir: string): ManifestEntry[] {
   });
 }
 
+/** The word-list baseline over the same files, scored the same way. */
+async function evaluateBaseline(config: KestrelConfig, byPath: Map<string, ManifestEntry>, strict: boolean): Promise<EvalReport> {
+  const match = createBaseline(config);
+  const results: LabelledResult[] = [];
+  for (const [path, entry] of byPath) {
+    let predicted: string[] | null;
+    try {
+      predicted = await match(readFileSync(path));
+    } catch {
+      predicted = null;
+    }
+    results.push({ labels: entry.labels, alsoOk: entry.also_ok ?? [], predicted, routes: predicted?.length ? ['monitor'] : [] });
+  }
+  return evaluate(results, { strict, monitorRoute: 'monitor' });
+}
+
 export async function runEval(config: KestrelConfig, options: EvalOptions, io: CliIo = processIo()): Promise<number> {
   const manifest = readManifest(options.dir);
   const byPath = new Map(manifest.map((entry) => [join(options.dir, entry.file), entry]));
@@ -60,6 +77,11 @@ export async function runEval(config: KestrelConfig, options: EvalOptions, io: C
     });
   });
   const report = evaluate(results, { strict: options.strict, monitorRoute: 'monitor' });
-  io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  const baseline = await evaluateBaseline(config, byPath, options.strict);
+  io.stdout.write(
+    options.json
+      ? `${JSON.stringify({ ...report, baseline }, null, 2)}\n`
+      : `${renderReport(report)}\n\n${renderComparison(report, baseline)}\n`,
+  );
   return EXIT.ok;
 }

@@ -8,7 +8,8 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { EXIT, UsageError } from './errors.js';
 import { runEval } from './eval-command.js';
 import { processIo, type CliIo } from './io.js';
-import { runLexiconCheck } from './lexicon-command.js';
+import { runExplain } from './explain-command.js';
+import { runLexiconCheck, runLexiconDiff, runLexiconTest } from './lexicon-command.js';
 import { runScan } from './scan-command.js';
 
 const HELP = `kestrel: e-safety mail scanner for school trusts
@@ -16,14 +17,18 @@ const HELP = `kestrel: e-safety mail scanner for school trusts
 Usage:
   kestrel scan [options] PATH...       scan .eml files, folders, mbox files, Maildirs, or - (stdin)
   kestrel eval [options] DIR           precision/recall against DIR/manifest.jsonl
-  kestrel lexicon check [options]      validate lexicons and run every rule's examples
+  kestrel explain [options] PATH...    why each message scored what it did
+  kestrel lexicon check [options]      validate lexicons; list duplicate phrases and conflicting examples
+  kestrel lexicon test [options]       run every rule's mustMatch / mustNotMatch examples
+  kestrel lexicon diff --against REF DIR   flags per rule and category with the lexicons at REF vs now
 
 Options:
   -c, --config FILE     kestrel.yaml to use (default: ./kestrel.yaml if present, else built-in defaults)
   -f, --format FORMAT   scan output: jsonl (default when stdout is not a terminal) or table
       --fail-on-flag    scan: exit 1 when any message is flagged
   -j, --jobs N          worker threads (default: config scan.jobs, 0 = one per core)
-      --json            eval: machine-readable output
+      --json            eval, explain, lexicon diff: machine-readable output
+      --against REF     lexicon diff: a git revision (or a folder of lexicons) to compare with
       --strict          eval: count also_ok labels as false flags
   -h, --help            this help
   -v, --version         Kestrel's version
@@ -56,6 +61,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         jobs: { type: 'string', short: 'j' },
         json: { type: 'boolean' },
         strict: { type: 'boolean' },
+        against: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -92,9 +98,19 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
           io,
         );
       }
+      case 'explain': {
+        if (rest.length === 0) throw new UsageError('explain needs at least one PATH');
+        return await runExplain(loadConfig(values.config), { paths: rest, json: values.json ?? false }, io);
+      }
       case 'lexicon': {
-        if (rest[0] !== 'check' || rest.length !== 1) throw new UsageError('usage: kestrel lexicon check [--config FILE]');
-        return runLexiconCheck(loadConfig(values.config), io);
+        const [sub, ...args] = rest;
+        const usage = 'usage: kestrel lexicon check | test | diff --against REF DIR';
+        if (sub === 'check' && args.length === 0) return runLexiconCheck(loadConfig(values.config), io);
+        if (sub === 'test' && args.length === 0) return runLexiconTest(loadConfig(values.config), io);
+        if (sub === 'diff') {
+          return await runLexiconDiff(loadConfig(values.config), { ...(values.against ? { against: values.against } : {}), paths: args, json: values.json ?? false }, io);
+        }
+        throw new UsageError(usage);
       }
       case undefined:
         io.stderr.write(HELP);

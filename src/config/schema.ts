@@ -157,6 +157,8 @@ export const kestrelConfigSchema = z.strictObject({
   trust: trustSchema.prefault({}),
   /** Extra lexicon directories or files, absolute once loaded. */
   lexicons: list(z.string().trim().min(1)),
+  /** false: use only the `lexicons` listed here, for a trust that owns its whole rule set. */
+  builtinLexicons: z.boolean().default(true),
   /** Rule ids or id prefixes to switch off. */
   disableRules: list(z.string().trim().min(1)),
   scan: scanSchema.prefault({}),

@@ -128,6 +128,21 @@ function percent(value: number | null): string {
   return value === null ? '   -  ' : `${(value * 100).toFixed(1).padStart(5)}%`;
 }
 
+/** Kestrel beside the word-list baseline: the safety family, profanity, and false flags on `none`. */
+export function renderComparison(kestrel: EvalReport, baseline: EvalReport): string {
+  const family = (report: EvalReport, name: string) => report.families.find((f) => f.category === name);
+  const row = (label: string, report: EvalReport) => {
+    const safety = family(report, 'safety');
+    const profanity = family(report, 'profanity');
+    return `${label.padEnd(34)} ${percent(safety?.precision ?? null)}  ${percent(safety?.recall ?? null)}     ${percent(profanity?.precision ?? null)}  ${percent(profanity?.recall ?? null)}     ${percent(report.none.falseFlagRate)}`;
+  };
+  return [
+    `${'same messages'.padEnd(34)} safety P  safety R  profanity P  prof. R  false flags on none`,
+    row('kestrel', kestrel),
+    row('baseline: obscenity word list', baseline),
+  ].join('\n');
+}
+
 export function renderReport(report: EvalReport): string {
   const header = `${'category'.padEnd(34)} ${'support'.padStart(7)} ${'TP'.padStart(5)} ${'FP'.padStart(5)} ${'FN'.padStart(5)}  precision  recall      F1`;
   const line = (s: CategoryScore): string =>

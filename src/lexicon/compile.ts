@@ -12,6 +12,8 @@ import { lexiconFileSchema, type LexiconFileSource, type RuleCondition, type Sid
 
 export interface TermGroupRef {
   group: number;
+  /** The entry's terms as written, for messages. */
+  terms: string[];
   within: number;
   side: Side;
 }
@@ -26,6 +28,8 @@ export interface CompiledRule {
   fields: ReadonlySet<string> | null;
   /** Message facts the rule applies to (sender and recipient roles, direction); all messages when absent. */
   when?: RuleCondition;
+  /** The rule's own `terms`, as written. */
+  terms: string[];
   anchor: number;
   requires: TermGroupRef[];
   except: TermGroupRef[];
@@ -45,6 +49,7 @@ export interface CompiledLexicon {
   /** anchor group -> rules anchored on it */
   rulesByAnchor: Map<number, CompiledRule[]>;
   thresholds: Map<string, number>;
+  sets: TermSets;
   files: string[];
 }
 
@@ -176,7 +181,8 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
   const problems: string[] = [];
   const files = lexiconFiles(paths);
   const loaded = loadFiles(files, problems);
-  const builder = new LexiconBuilder(collectSets(loaded, problems));
+  const sets = collectSets(loaded, problems);
+  const builder = new LexiconBuilder(sets);
   const rules: CompiledRule[] = [];
   const thresholds = new Map<string, { value: number; origin: string }>();
   const ruleOrigins = new Map<string, string>();
@@ -207,6 +213,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
       const refs = (entries: ReadonlyArray<{ terms: string[]; within: number; side: Side }>, key: string): TermGroupRef[] =>
         entries.map((entry, e) => ({
           group: builder.addGroup(entry.terms, source, [...at, key, e, 'terms'], problems),
+          terms: entry.terms,
           within: entry.within,
           side: entry.side,
         }));
@@ -225,6 +232,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
         policy: rule.policy ?? policy,
         fields: rule.fields ? new Set(rule.fields) : null,
         ...(rule.when ? { when: rule.when } : {}),
+        terms: rule.terms,
         anchor: builder.addGroup(rule.terms, source, [...at, 'terms'], problems),
         requires,
         except,
@@ -250,6 +258,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
     rules,
     rulesByAnchor,
     thresholds: new Map([...thresholds].map(([category, t]) => [category, t.value])),
+    sets,
     files,
   };
 }

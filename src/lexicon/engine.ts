@@ -62,27 +62,47 @@ function fieldKind(field: AnalysedField): string {
   return colon === -1 ? field.field : field.field.slice(0, colon);
 }
 
-function evaluateAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyArray<TokenSpan[] | undefined>): RuleHit | null {
+/** Why an anchor hit of a rule was kept or dropped: what `kestrel explain` shows lexicon authors. */
+export interface RuleTrace {
+  rule: CompiledRule;
+  anchor: TokenSpan;
+  outcome: 'hit' | 'missing requirement' | 'exception' | 'wrong field' | 'zero score';
+  /** The hit, when the outcome is `hit`. */
+  hit?: RuleHit;
+  /** Index of the requirement that was missing or the exception that matched, and where. */
+  entry?: { index: number; span?: TokenSpan };
+  /** Context entries that applied, with where they matched. */
+  context: Array<{ index: number; span: TokenSpan }>;
+}
+
+function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyArray<TokenSpan[] | undefined>): RuleTrace {
+  const context: RuleTrace['context'] = [];
   let span = anchor;
-  for (const requirement of rule.requires) {
+  for (const [index, requirement] of rule.requires.entries()) {
     const found = nearest(anchor, groupHits[requirement.group], requirement);
-    if (!found) return null;
+    if (!found) return { rule, anchor, outcome: 'missing requirement', entry: { index }, context };
     span = { field: span.field, first: Math.min(span.first, found.first), last: Math.max(span.last, found.last) };
   }
-  for (const exception of rule.except) if (nearest(anchor, groupHits[exception.group], exception)) return null;
+  for (const [index, exception] of rule.except.entries()) {
+    const found = nearest(anchor, groupHits[exception.group], exception);
+    if (found) return { rule, anchor, outcome: 'exception', entry: { index, span: found }, context };
+  }
   let score = rule.weight;
   let severity = rule.severity;
-  for (const modifier of rule.context) {
-    if (!nearest(anchor, groupHits[modifier.group], modifier)) continue;
+  for (const [index, modifier] of rule.context.entries()) {
+    const found = nearest(anchor, groupHits[modifier.group], modifier);
+    if (!found) continue;
+    context.push({ index, span: found });
     score += modifier.score;
     if (modifier.severity) severity = modifier.severity;
   }
   score = Math.min(1, Math.max(0, score));
-  return score > 0 ? { rule, score, severity, span } : null;
+  if (score === 0) return { rule, anchor, outcome: 'zero score', context };
+  return { rule, anchor, outcome: 'hit', hit: { rule, score, severity, span }, context };
 }
 
-/** Every rule hit in the message, before category thresholds. */
-export function evaluateRules(lexicon: CompiledLexicon, fields: readonly AnalysedField[]): RuleHit[] {
+/** Every anchor hit of every rule, kept or dropped, with the reason. */
+export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedField[]): RuleTrace[] {
   const groupHits: Array<TokenSpan[] | undefined> = new Array(lexicon.groupCount);
   const touched: number[] = [];
   fields.forEach((field, index) => {
@@ -99,19 +119,23 @@ export function evaluateRules(lexicon: CompiledLexicon, fields: readonly Analyse
   });
   for (const group of touched) groupHits[group] = outermost(groupHits[group]!);
 
-  const results: RuleHit[] = [];
+  const traces: RuleTrace[] = [];
   for (const group of touched) {
     const rules = lexicon.rulesByAnchor.get(group);
     if (!rules) continue;
     for (const rule of rules) {
       for (const anchor of groupHits[group]!) {
-        if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) continue;
-        const hit = evaluateAnchor(rule, anchor, groupHits);
-        if (hit) results.push(hit);
+        if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) traces.push({ rule, anchor, outcome: 'wrong field', context: [] });
+        else traces.push(traceAnchor(rule, anchor, groupHits));
       }
     }
   }
-  return results;
+  return traces;
+}
+
+/** Every rule hit in the message, before category thresholds. */
+export function evaluateRules(lexicon: CompiledLexicon, fields: readonly AnalysedField[]): RuleHit[] {
+  return traceRules(lexicon, fields).flatMap((trace) => (trace.hit ? [trace.hit] : []));
 }
 
 /** Independent pieces of evidence combined: 1 - (1 - a)(1 - b)... */

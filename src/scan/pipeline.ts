@@ -12,6 +12,7 @@ import { parseMail, type ParsedAddress, type ParsedMail } from './parse/parse.js
 import {
   highestSeverity,
   severityRank,
+  type AnalysedMessage,
   type Detector,
   type DetectorContext,
   type Direction,
@@ -50,7 +51,8 @@ export interface Scanner {
 
 /** Load the built-in lexicons plus any the config adds. Throws SourceError with `file:line` problems. */
 export function loadLexicon(config: KestrelConfig): CompiledLexicon {
-  return compileLexicons([BUILTIN_LEXICONS, ...config.lexicons], { disabledRules: config.disableRules });
+  const paths = config.builtinLexicons ? [BUILTIN_LEXICONS, ...config.lexicons] : config.lexicons;
+  return compileLexicons(paths, { disabledRules: config.disableRules });
 }
 
 function routesFor(findings: readonly Finding[], routes: Record<string, Route>): string[] {
@@ -116,10 +118,11 @@ export interface ScannerOptions {
   detectors?: Detector[];
 }
 
-export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
+/** Parse a raw message, resolve its parties and analyse its text: everything before the detectors. */
+export type Analyser = (raw: Buffer) => Promise<AnalysedMessage>;
+
+export function createAnalyser(config: KestrelConfig): Analyser {
   const directory = createDirectory(config.trust);
-  const detectors = [createLexiconDetector(options.lexicon ?? loadLexicon(config)), ...(options.detectors ?? [])];
-  const context: DetectorContext = { excerptContext: config.scan.excerptContext };
   const limits = {
     maxTextChars: config.scan.maxTextChars,
     maxHtmlChars: config.scan.maxHtmlChars,
@@ -127,27 +130,39 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
     maxAttachments: config.scan.maxAttachments,
     maxDepth: config.scan.maxDepth,
   };
+  return async (raw) => analyseMessage(toMessage(await parseMail(raw, limits), directory));
+}
 
+export function detectorContext(config: KestrelConfig): DetectorContext {
+  return { excerptContext: config.scan.excerptContext };
+}
+
+/** The report for an analysed message and its findings. */
+export function reportFor(message: AnalysedMessage, findings: Finding[], routes: Record<string, Route>, durationMs: number): ScanReport {
+  const verdict = verdictFor(findings, routes);
+  const recipients = [...message.to, ...message.cc, ...message.bcc];
   return {
-    async scan(raw) {
-      const started = performance.now();
-      const message = toMessage(await parseMail(raw, limits), directory);
-      const analysed = analyseMessage(message);
-      const findings = detectors.flatMap((detector) => detector.detect(analysed, context));
-      const verdict = verdictFor(findings, config.routes);
-      const recipients = [...message.to, ...message.cc, ...message.bcc];
-      return {
-        messageId: message.messageId ?? null,
-        date: message.date ?? null,
-        direction: message.direction,
-        ...verdict,
-        ...(verdict.flagged ? { ...(message.from ? { from: summary(message.from) } : {}), recipients: recipients.map(summary) } : {}),
-        problems: message.problems,
-        ...notScanned(message),
-        durationMs: Number((performance.now() - started).toFixed(2)),
-      };
-    },
+    messageId: message.messageId ?? null,
+    date: message.date ?? null,
+    direction: message.direction,
+    ...verdict,
+    ...(verdict.flagged ? { ...(message.from ? { from: summary(message.from) } : {}), recipients: recipients.map(summary) } : {}),
+    problems: message.problems,
+    ...notScanned(message),
+    durationMs: Number(durationMs.toFixed(2)),
   };
 }
 
-export type { Severity };
+export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
+  const analyse = createAnalyser(config);
+  const detectors = [createLexiconDetector(options.lexicon ?? loadLexicon(config)), ...(options.detectors ?? [])];
+  const context = detectorContext(config);
+  return {
+    async scan(raw) {
+      const started = performance.now();
+      const message = await analyse(raw);
+      const findings = detectors.flatMap((detector) => detector.detect(message, context));
+      return reportFor(message, findings, config.routes, performance.now() - started);
+    },
+  };
+}

@@ -228,9 +228,15 @@ describe('kestrel usage and configuration errors', () => {
   });
 });
 
-describe('kestrel lexicon check', () => {
-  it('passes on the built-in lexicons', async () => {
-    const { code, stdout, stderr } = await run(['lexicon', 'check']);
+describe('kestrel lexicon check and test on the built-in lexicons', () => {
+  it('check finds them valid', async () => {
+    const { code, stdout } = await run(['lexicon', 'check']);
+    expect(stdout).toMatch(/^[1-9]\d* files, [1-9]\d* rules, \d+ sets: valid; \d+ warnings\n$/);
+    expect(code).toBe(0);
+  });
+
+  it('test passes every example', async () => {
+    const { code, stdout, stderr } = await run(['lexicon', 'test']);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^[1-9]\d* files, [1-9]\d* rules, [1-9]\d* examples, 0 failing\n$/);
     expect(code).toBe(0);

@@ -37,25 +37,44 @@ function findingFor(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessag
   };
 }
 
+export interface CategoryScore {
+  category: string;
+  score: number;
+  threshold: number;
+  reported: boolean;
+}
+
+/** Findings per rule from hits that fit their rule's `when`, and each category's score against its threshold. */
+export function scoreHits(
+  lexicon: CompiledLexicon,
+  hits: readonly RuleHit[],
+  message: AnalysedMessage,
+  context: DetectorContext,
+): { findings: Finding[]; categories: CategoryScore[] } {
+  const byRule = new Map<CompiledRule, RuleHit[]>();
+  for (const hit of hits) {
+    if (!fitsCondition(hit.rule.when, message)) continue;
+    const list = byRule.get(hit.rule) ?? [];
+    list.push(hit);
+    byRule.set(hit.rule, list);
+  }
+  const findings = [...byRule].map(([rule, ruleHits]) => findingFor(rule, ruleHits, message, context));
+  const scores = new Map<string, number[]>();
+  for (const finding of findings) scores.set(finding.category, [...(scores.get(finding.category) ?? []), finding.score]);
+  const categories = [...scores].map(([category, list]) => {
+    const score = combineScores(list);
+    const threshold = lexicon.thresholds.get(category) ?? 0.5;
+    return { category, score, threshold, reported: score >= threshold };
+  });
+  const reported = new Set(categories.filter((c) => c.reported).map((c) => c.category));
+  return { findings: findings.filter((f) => reported.has(f.category)), categories };
+}
+
 export function createLexiconDetector(lexicon: CompiledLexicon): Detector {
   return {
     id: 'lexicon',
     detect(message, context) {
-      const byRule = new Map<CompiledRule, RuleHit[]>();
-      for (const hit of evaluateRules(lexicon, message.fields)) {
-        if (!fitsCondition(hit.rule.when, message)) continue;
-        const list = byRule.get(hit.rule) ?? [];
-        list.push(hit);
-        byRule.set(hit.rule, list);
-      }
-      const findings = [...byRule].map(([rule, hits]) => findingFor(rule, hits, message, context));
-      const categoryScores = new Map<string, number[]>();
-      for (const finding of findings) {
-        const scores = categoryScores.get(finding.category) ?? [];
-        scores.push(finding.score);
-        categoryScores.set(finding.category, scores);
-      }
-      return findings.filter((f) => combineScores(categoryScores.get(f.category)!) >= (lexicon.thresholds.get(f.category) ?? 0.5));
+      return scoreHits(lexicon, evaluateRules(lexicon, message.fields), message, context).findings;
     },
   };
 }

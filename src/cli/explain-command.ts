@@ -1,0 +1,97 @@
+/**
+ * `kestrel explain PATH...`: why each message scored what it did. Every rule whose phrase was
+ * found, whether it counted (and the context that changed its score) or why it was dropped
+ * (missing requirement, exception, field, `when`), then each category's score against its
+ * threshold, then the verdict. Runs in one process, with no time bound: a tool for authors.
+ */
+import type { KestrelConfig } from '../config/schema.js';
+import type { CompiledRule, TermGroupRef } from '../lexicon/compile.js';
+import { traceRules, type RuleTrace, type TokenSpan } from '../lexicon/engine.js';
+import { fitsCondition, scoreHits } from '../scan/detectors/lexicon.js';
+import { createAnalyser, detectorContext, loadLexicon, reportFor } from '../scan/pipeline.js';
+import type { AnalysedMessage } from '../scan/types.js';
+import { isFailure, readMessages } from '../sources/index.js';
+import { EXIT } from './errors.js';
+import { processIo, type CliIo } from './io.js';
+
+function quoteSpan(message: AnalysedMessage, span: TokenSpan): string {
+  const field = message.fields[span.field]!;
+  const text = field.text.slice(field.tokens[span.first]!.start, field.tokens[span.last]!.end).replace(/\s+/g, ' ');
+  return `${field.field} ${JSON.stringify(text)}${field.tokens[span.first]!.quoted ? ' (quoted)' : ''}`;
+}
+
+function describeEntry(ref: TermGroupRef): string {
+  const terms = ref.terms.length > 3 ? [...ref.terms.slice(0, 3), '…'] : ref.terms;
+  return `${terms.join(' | ')} within ${ref.within}${ref.side === 'either' ? '' : ` ${ref.side}`}`;
+}
+
+function describeWhen(rule: CompiledRule, message: AnalysedMessage): string {
+  const roles = [...message.to, ...message.cc, ...message.bcc].map((p) => p.role);
+  return `when ${JSON.stringify(rule.when)} does not fit (from ${message.from?.role ?? 'unknown'}, to ${[...new Set(roles)].join('/') || 'nobody'}, ${message.direction})`;
+}
+
+function explainTrace(trace: RuleTrace, message: AnalysedMessage): string[] {
+  const { rule } = trace;
+  const head = `${rule.id} [${rule.category}] ${quoteSpan(message, trace.anchor)}`;
+  switch (trace.outcome) {
+    case 'hit': {
+      if (!fitsCondition(rule.when, message)) return [`  - ${head}: not applied, ${describeWhen(rule, message)}`];
+      const hit = trace.hit!;
+      return [
+        `  + ${head}: score ${hit.score.toFixed(2)} (weight ${rule.weight}), ${hit.severity}`,
+        ...trace.context.map((c) => {
+          const entry = rule.context[c.index]!;
+          const change = [entry.score ? `score ${entry.score > 0 ? '+' : ''}${entry.score}` : '', entry.severity ? `severity ${entry.severity}` : ''].filter(Boolean).join(', ');
+          return `      context[${c.index}] ${quoteSpan(message, c.span)}: ${change}`;
+        }),
+      ];
+    }
+    case 'missing requirement':
+      return [`  - ${head}: dropped, requires[${trace.entry!.index}] not found (${describeEntry(rule.requires[trace.entry!.index]!)})`];
+    case 'exception':
+      return [`  - ${head}: dropped, except[${trace.entry!.index}] matched ${quoteSpan(message, trace.entry!.span!)}`];
+    case 'wrong field':
+      return [`  - ${head}: not applied, the rule reads only ${[...rule.fields!].join(', ')}`];
+    case 'zero score':
+      return [`  - ${head}: dropped, context brought the score to 0`];
+  }
+}
+
+export async function runExplain(config: KestrelConfig, options: { paths: string[]; json: boolean }, io: CliIo = processIo()): Promise<number> {
+  const lexicon = loadLexicon(config);
+  const analyse = createAnalyser(config);
+  const context = detectorContext(config);
+  let failed = 0;
+  for await (const item of readMessages(options.paths, { maxMessageBytes: config.scan.maxMessageBytes })) {
+    const name = item.index === undefined ? item.file : `${item.file}#${item.index}`;
+    if (isFailure(item)) {
+      failed++;
+      io.stdout.write(`== ${name}\n  could not be read: ${item.error}\n`);
+      continue;
+    }
+    const started = performance.now();
+    const message = await analyse(item.raw);
+    const traces = traceRules(lexicon, message.fields);
+    const { findings, categories } = scoreHits(lexicon, traces.flatMap((t) => (t.hit ? [t.hit] : [])), message, context);
+    const report = reportFor(message, findings, config.routes, performance.now() - started);
+    if (options.json) {
+      const rules = traces.map((t) => ({ rule: t.rule.id, category: t.rule.category, at: quoteSpan(message, t.anchor), outcome: t.hit && !fitsCondition(t.rule.when, message) ? 'when' : t.outcome, score: t.hit?.score, severity: t.hit?.severity }));
+      io.stdout.write(`${JSON.stringify({ file: item.file, ...(item.index === undefined ? {} : { index: item.index }), rules, categories, report })}\n`);
+      continue;
+    }
+    const roles = [...new Set([...message.to, ...message.cc, ...message.bcc].map((p) => p.role))].join('/') || 'nobody';
+    const lines = [
+      `== ${name}`,
+      `${message.direction}, from ${message.from?.role ?? 'unknown sender'} to ${roles}; ${message.fields.map((f) => `${f.field} ${f.tokens.length} words`).join(', ')}`,
+      ...(message.problems.length ? [`problems: ${message.problems.join('; ')}`] : []),
+      traces.length ? 'rules whose phrases were found:' : 'no rule phrase was found',
+      ...traces.flatMap((t) => explainTrace(t, message)),
+      ...(categories.length ? ['categories:'] : []),
+      ...categories.map((c) => `  ${c.category}: ${c.score.toFixed(2)} ${c.reported ? '>=' : '<'} threshold ${c.threshold}: ${c.reported ? 'reported' : 'not reported'}`),
+      report.flagged ? `verdict: flagged, ${report.severity}; routes: ${report.routes.join(', ') || 'none'}` : 'verdict: not flagged',
+      '',
+    ];
+    io.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return failed > 0 ? EXIT.failedMessages : EXIT.ok;
+}

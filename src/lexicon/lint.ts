@@ -1,0 +1,68 @@
+/**
+ * Warnings for lexicon authors (`kestrel lexicon check`): rules of one category that share a
+ * phrase (a message containing it counts twice towards the category), and a rule's mustNotMatch
+ * example that another rule of the same category flags anyway (the category still reports it).
+ */
+import { analyseField } from '../scan/analyse.js';
+import type { CompiledLexicon, CompiledRule } from './compile.js';
+import { evaluateRules } from './engine.js';
+import { parsePattern } from './pattern.js';
+
+export interface LintWarning {
+  origin: string;
+  rule: string;
+  message: string;
+}
+
+function phraseText(key: string): string {
+  const specs = JSON.parse(key) as Array<{ kind: string; words?: string[]; prefix?: string; stem?: string }>;
+  return specs.map((s) => (s.kind === 'word' ? s.words![0] : s.kind === 'prefix' ? `${s.prefix}*` : s.kind === 'stem' ? `~${s.stem}` : '_')).join(' ');
+}
+
+export function findDuplicates(lexicon: CompiledLexicon): LintWarning[] {
+  const warnings: LintWarning[] = [];
+  const owners = new Map<string, CompiledRule>();
+  for (const rule of lexicon.rules) {
+    const reported = new Set<CompiledRule>();
+    const seenInRule = new Map<string, string>();
+    for (const term of rule.terms) {
+      for (const sequence of parsePattern(term, lexicon.sets)) {
+        const key = JSON.stringify(sequence);
+        const sameRuleTerm = seenInRule.get(key);
+        if (sameRuleTerm !== undefined && sameRuleTerm !== term) {
+          warnings.push({ origin: rule.origin, rule: rule.id, message: `terms ${JSON.stringify(sameRuleTerm)} and ${JSON.stringify(term)} both match "${phraseText(key)}"` });
+        }
+        seenInRule.set(key, term);
+        const owner = owners.get(key);
+        if (owner && owner !== rule && owner.category === rule.category && !reported.has(owner)) {
+          reported.add(owner);
+          warnings.push({
+            origin: rule.origin,
+            rule: rule.id,
+            message: `"${phraseText(key)}" is also a term of ${owner.id} (${owner.origin}): a message with it counts twice towards ${rule.category}`,
+          });
+        }
+        if (!owner) owners.set(key, rule);
+      }
+    }
+  }
+  return warnings;
+}
+
+export function findConflicts(lexicon: CompiledLexicon): LintWarning[] {
+  const warnings: LintWarning[] = [];
+  for (const rule of lexicon.rules) {
+    for (const example of rule.mustNotMatch) {
+      const hits = evaluateRules(lexicon, [analyseField({ field: 'body', text: example, quoted: [] })]);
+      const others = new Set(hits.map((h) => h.rule).filter((r) => r !== rule && r.category === rule.category));
+      for (const other of others) {
+        warnings.push({
+          origin: rule.origin,
+          rule: rule.id,
+          message: `mustNotMatch ${JSON.stringify(example)} is flagged by ${other.id} (${other.origin}), so ${rule.category} still reports it`,
+        });
+      }
+    }
+  }
+  return warnings;
+}
