@@ -323,3 +323,10 @@ describe('rules with a `when` condition', () => {
     }
   });
 });
+
+describe('builtinLexicons: false', () => {
+  it('loads only the lexicons the config lists', () => {
+    const lexicon = loadLexicon(parseConfig('k.yaml', 'builtinLexicons: false\nlexicons: [lexicons/profanity.yaml]\n'));
+    expect(new Set(lexicon.rules.map((r) => r.category))).toEqual(new Set(['profanity']));
+  });
+});
