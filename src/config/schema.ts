@@ -161,6 +161,11 @@ export const kestrelConfigSchema = z.strictObject({
   builtinLexicons: z.boolean().default(true),
   /** Rule ids or id prefixes to switch off. */
   disableRules: list(z.string().trim().min(1)),
+  /**
+   * Severity for findings in a named kind of context: lexicon context entries named with `as`
+   * (reported_speech, lesson, safeguarding_process), and `quoted` for quoted or forwarded history.
+   */
+  contextSeverity: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.enum(SEVERITIES)).default(() => ({})),
   scan: scanSchema.prefault({}),
   // Given routes replace the defaults wholesale: merging would make a removed route impossible.
   routes: z.record(z.string().trim().min(1), routeSchema).default(defaultRoutes),

@@ -33,7 +33,9 @@ export interface CompiledRule {
   anchor: number;
   requires: TermGroupRef[];
   except: TermGroupRef[];
-  context: Array<TermGroupRef & { score: number; severity?: Severity }>;
+  context: Array<TermGroupRef & { score: number; severity?: Severity; as?: string }>;
+  /** Severity when the matched words are in quoted history (config `contextSeverity.quoted`). */
+  quotedSeverity?: Severity;
   mustMatch: string[];
   mustNotMatch: string[];
   /** `file:line` of the rule, for messages to lexicon authors. */
@@ -120,6 +122,8 @@ class LexiconBuilder {
 export interface CompileOptions {
   /** Rule ids, or prefixes of ids ending in `.`, to leave out. */
   disabledRules?: readonly string[];
+  /** Severity for context entries named with `as`, set by the trust (config `contextSeverity`). */
+  contextSeverity?: Readonly<Record<string, Severity>>;
 }
 
 function isDisabled(id: string, disabled: readonly string[]): boolean {
@@ -221,7 +225,8 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
       const except = refs(rule.except, 'except');
       const context = refs(rule.context, 'context').map((ref, c) => {
         const modifier = rule.context[c]!;
-        return { ...ref, score: modifier.score, ...(modifier.severity ? { severity: modifier.severity } : {}) };
+        const severity = (modifier.as && options.contextSeverity?.[modifier.as]) || modifier.severity;
+        return { ...ref, score: modifier.score, ...(severity ? { severity } : {}), ...(modifier.as ? { as: modifier.as } : {}) };
       });
       rules.push({
         id: rule.id,
@@ -233,6 +238,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
         fields: rule.fields ? new Set(rule.fields) : null,
         ...(rule.when ? { when: rule.when } : {}),
         terms: rule.terms,
+        ...(options.contextSeverity?.quoted ? { quotedSeverity: options.contextSeverity.quoted } : {}),
         anchor: builder.addGroup(rule.terms, source, [...at, 'terms'], problems),
         requires,
         except,

@@ -75,7 +75,7 @@ export interface RuleTrace {
   context: Array<{ index: number; span: TokenSpan }>;
 }
 
-function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyArray<TokenSpan[] | undefined>): RuleTrace {
+function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyArray<TokenSpan[] | undefined>, quoted: boolean): RuleTrace {
   const context: RuleTrace['context'] = [];
   let span = anchor;
   for (const [index, requirement] of rule.requires.entries()) {
@@ -98,6 +98,7 @@ function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyA
   }
   score = Math.min(1, Math.max(0, score));
   if (score === 0) return { rule, anchor, outcome: 'zero score', context };
+  if (rule.quotedSeverity && quoted) severity = rule.quotedSeverity;
   return { rule, anchor, outcome: 'hit', hit: { rule, score, severity, span }, context };
 }
 
@@ -126,7 +127,7 @@ export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedFi
     for (const rule of rules) {
       for (const anchor of groupHits[group]!) {
         if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) traces.push({ rule, anchor, outcome: 'wrong field', context: [] });
-        else traces.push(traceAnchor(rule, anchor, groupHits));
+        else traces.push(traceAnchor(rule, anchor, groupHits, fields[anchor.field]!.tokens[anchor.first]!.quoted));
       }
     }
   }

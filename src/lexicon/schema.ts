@@ -23,9 +23,18 @@ const when = z.strictObject({
   direction: z.array(z.enum(['inbound', 'outbound', 'internal'])).min(1).optional(),
 });
 const exception = z.strictObject({ terms, within: within.default(0), side });
+/** A name for a kind of context (reported_speech, lesson): the trust's config can set its severity. */
+export const CONTEXT_NAME = /^[a-z][a-z0-9_]*$/;
 const contextModifier = z
-  .strictObject({ terms, within, side, score: z.number().min(-1).max(1).default(0), severity: severity.optional() })
-  .refine((c) => c.score !== 0 || c.severity !== undefined, 'a context entry must change the score or the severity');
+  .strictObject({
+    terms,
+    within,
+    side,
+    score: z.number().min(-1).max(1).default(0),
+    severity: severity.optional(),
+    as: z.string().regex(CONTEXT_NAME, 'a context name is lower-case words joined by _, e.g. reported_speech').optional(),
+  })
+  .refine((c) => c.score !== 0 || c.severity !== undefined || c.as !== undefined, 'a context entry must change the score or the severity, or be named with `as`');
 
 export const ruleSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/, 'a rule id is dotted lower-case words, e.g. self_harm.intent'),

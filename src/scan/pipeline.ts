@@ -52,7 +52,7 @@ export interface Scanner {
 /** Load the built-in lexicons plus any the config adds. Throws SourceError with `file:line` problems. */
 export function loadLexicon(config: KestrelConfig): CompiledLexicon {
   const paths = config.builtinLexicons ? [BUILTIN_LEXICONS, ...config.lexicons] : config.lexicons;
-  return compileLexicons(paths, { disabledRules: config.disableRules });
+  return compileLexicons(paths, { disabledRules: config.disableRules, contextSeverity: config.contextSeverity });
 }
 
 function routesFor(findings: readonly Finding[], routes: Record<string, Route>): string[] {

@@ -15,9 +15,12 @@ trust:
       patterns: ["*@pupils.oakfield.sch.uk"]
 `;
 
+/** Fixed rules (test/fixtures/lexicons), so these tests do not move as the shipped lexicons are tuned. */
+const FIXTURE_LEXICONS = 'builtinLexicons: false\nlexicons: [../fixtures/lexicons]\n';
+
 /** The config file is never read: parseConfig only uses the name in messages and for relative paths. */
 function config(extra = ''): KestrelConfig {
-  return parseConfig('test/scan/kestrel.yaml', TRUST_YAML + extra);
+  return parseConfig('test/scan/kestrel.yaml', `${TRUST_YAML}${FIXTURE_LEXICONS}${extra}`);
 }
 
 const PUPIL = '22amorgan@pupils.oakfield.sch.uk';
@@ -272,7 +275,7 @@ describe('createScanner: routes, config and problems', () => {
 
 describe('attachments that were not read', () => {
   it('are reported by type, size and reason, without their file names', async () => {
-    const scanner = createScanner(parseConfig('k.yaml', 'scan:\n  maxAttachmentBytes: 1KB\n'));
+    const scanner = createScanner(parseConfig('k.yaml', 'builtinLexicons: false\nlexicons: [test/fixtures/lexicons]\nscan:\n  maxAttachmentBytes: 1KB\n'));
     const big = Buffer.alloc(4096, 'a').toString('base64');
     const raw = Buffer.from(
       [
@@ -309,7 +312,7 @@ describe('rules with a `when` condition', () => {
           '    terms: ["our little secret"]', '    mustMatch: ["this is our little secret"]', '    mustNotMatch: ["no secrets"]', '',
         ].join('\n'),
       );
-      const config = parseConfig('k.yaml', `trust:\n  domains: [school.sch.uk]\n  pupils: ["*@pupils.school.sch.uk"]\nlexicons: [${dir}]\n`);
+      const config = parseConfig('k.yaml', `trust:\n  domains: [school.sch.uk]\n  pupils: ["*@pupils.school.sch.uk"]\nbuiltinLexicons: false\nlexicons: [${dir}]\n`);
       const scanner = createScanner(config);
       const mail = (from: string, to: string) =>
         Buffer.from(`From: ${from}\r\nTo: ${to}\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nthis is our little secret\r\n`);
@@ -326,7 +329,38 @@ describe('rules with a `when` condition', () => {
 
 describe('builtinLexicons: false', () => {
   it('loads only the lexicons the config lists', () => {
-    const lexicon = loadLexicon(parseConfig('k.yaml', 'builtinLexicons: false\nlexicons: [lexicons/profanity.yaml]\n'));
+    const lexicon = loadLexicon(parseConfig('k.yaml', 'builtinLexicons: false\nlexicons: [test/fixtures/lexicons/profanity.yaml]\n'));
     expect(new Set(lexicon.rules.map((r) => r.category))).toEqual(new Set(['profanity']));
+  });
+});
+
+describe('contextSeverity: the trust sets the severity of named contexts', () => {
+  it('applies to lexicon context entries named with `as`, and to quoted history', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'kestrel-ctx-'));
+    try {
+      writeFileSync(
+        join(dir, 'sh.yaml'),
+        [
+          'category: safety.self_harm', 'policy: 003_c7be022a1d032c68.txt 7.2.1', 'rules:',
+          '  - id: sh.test', '    description: test', '    severity: urgent', '    terms: ["want to die"]',
+          '    context:', '      - terms: ["she said"]', '        within: 5', '        side: before', '        severity: severe', '        as: reported_speech',
+          '    mustMatch: ["i want to die"]', '    mustNotMatch: ["no"]', '',
+        ].join('\n'),
+      );
+      const scan = async (yaml: string, body: string) => {
+        const scanner = createScanner(parseConfig('k.yaml', `builtinLexicons: false\nlexicons: [${dir}]\n${yaml}`));
+        return (await scanner.scan(Buffer.from(`From: a@x.org\r\nTo: b@x.org\r\nSubject: s\r\n\r\n${body}\r\n`))).severity;
+      };
+      expect(await scan('', 'i want to die')).toBe('urgent');
+      expect(await scan('', 'she said she wants to die, she said i want to die')).toBe('severe');
+      expect(await scan('contextSeverity: { reported_speech: moderate }\n', 'she said i want to die')).toBe('moderate');
+      expect(await scan('', 'ok\r\n\r\nOn Mon, 1 Jan 2024, Sam wrote:\r\n> i want to die')).toBe('urgent');
+      expect(await scan('contextSeverity: { quoted: severe }\n', 'ok\r\n\r\nOn Mon, 1 Jan 2024, Sam wrote:\r\n> i want to die')).toBe('severe');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
