@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { parseYaml, validate, SourceError, type YamlSource } from '../config/yaml-source.js';
 import type { Severity } from '../scan/types.js';
 import { PhraseMatcher } from './matcher.js';
-import { parsePattern, PatternError, type TermSets } from './pattern.js';
+import { parsePatternTree, PatternError, type TermSets } from './pattern.js';
 import { lexiconFileSchema, type LexiconFileSource, type RuleCondition, type Side } from './schema.js';
 
 export interface TermGroupRef {
@@ -95,25 +95,23 @@ class LexiconBuilder {
   addGroup(terms: readonly string[], source: YamlSource, path: readonly PropertyKey[], problems: string[]): number {
     const group = this.groupCount++;
     terms.forEach((term, index) => {
-      let sequences;
-      try {
-        sequences = parsePattern(term, this.sets);
-      } catch (error) {
-        if (!(error instanceof PatternError)) throw error;
-        problems.push(`${source.file}:${source.lineOf([...path, index])}: ${error.message}`);
-        return;
-      }
-      for (const sequence of sequences) {
-        const key = JSON.stringify(sequence);
-        let phrase = this.phraseIds.get(key);
-        if (phrase === undefined) {
-          phrase = this.matcher.add(sequence);
-          this.phraseIds.set(key, phrase);
-          this.phraseGroups[phrase] = [];
+      // Sets are global, so the same term text always means the same phrase: compile it once.
+      let phrase = this.phraseIds.get(term);
+      if (phrase === undefined) {
+        let tree;
+        try {
+          tree = parsePatternTree(term, this.sets);
+        } catch (error) {
+          if (!(error instanceof PatternError)) throw error;
+          problems.push(`${source.file}:${source.lineOf([...path, index])}: ${error.message}`);
+          return;
         }
-        const groups = this.phraseGroups[phrase]!;
-        if (!groups.includes(group)) groups.push(group);
+        phrase = this.matcher.add(tree);
+        this.phraseIds.set(term, phrase);
+        this.phraseGroups[phrase] = [];
       }
+      const groups = this.phraseGroups[phrase]!;
+      if (!groups.includes(group)) groups.push(group);
     });
     return group;
   }
@@ -169,7 +167,7 @@ function collectSets(loaded: readonly LoadedFile[], problems: string[]): TermSet
     for (const [name, terms] of Object.entries(lexicon.sets ?? {})) {
       terms.forEach((term, index) => {
         try {
-          parsePattern(term, sets);
+          parsePatternTree(term, sets);
         } catch (error) {
           if (!(error instanceof PatternError)) throw error;
           problems.push(`${source.file}:${source.lineOf(['sets', name, index])}: ${error.message}`);

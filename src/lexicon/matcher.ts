@@ -1,32 +1,70 @@
 /**
- * One matcher for every phrase of every rule: a trie over token specs, walked once per field.
- * Cost grows with the text and the number of hits, not with the number of rules.
+ * One matcher for every phrase of every rule, walked once per field.
+ *
+ * Each phrase compiles into a small automaton over tokens (choices and gaps become branching
+ * transitions, never copies of the rest of the phrase); all phrases hang off one shared root, so
+ * the first token of every phrase is found with one index lookup. Phrases share no state beyond
+ * the root: a shared state would let one phrase continue into another's words. Cost grows with
+ * the text and the phrases in progress, not with the number of rules.
  */
 import type { Token } from '../scan/types.js';
-import type { TokenSpec } from './pattern.js';
+import type { PatternItem, TokenSpec } from './pattern.js';
 import { stem } from './stem.js';
 
+/** Porter is quadratic on long consonant runs; no word worth stemming is this long (elongations are squeezed in variants). */
 const MAX_STEM_LENGTH = 40;
 
-/** A character trie of prefix specs; `target` is the phrase trie node a token with this prefix leads to. */
+/** A character trie of prefix specs; `targets` are the states a token with this prefix leads to. */
 interface PrefixNode {
   next: Map<string, PrefixNode>;
-  target: TrieNode | null;
+  targets: State[] | null;
 }
 
-class TrieNode {
-  words: Map<string, TrieNode> | null = null;
-  stems: Map<string, TrieNode> | null = null;
+class State {
+  words: Map<string, State[]> | null = null;
+  stems: Map<string, State[]> | null = null;
   /**
    * First two letters of every stem key here. Porter only rewrites endings, so a word can share a
    * stem only if it starts the same way: most tokens are ruled out without stemming them.
    */
   stemHeads: Set<string> | null = null;
   prefixes: PrefixNode | null = null;
-  any: TrieNode | null = null;
+  any: State[] | null = null;
   /** Phrase ids that end here. */
   accepts: number[] | null = null;
-  hasChildren = false;
+  hasTransitions = false;
+
+  /** Add a transition on `spec` to `target`. */
+  link(spec: TokenSpec, target: State): void {
+    this.hasTransitions = true;
+    const add = (map: Map<string, State[]>, key: string) => {
+      const list = map.get(key);
+      if (!list) map.set(key, [target]);
+      else if (!list.includes(target)) list.push(target);
+    };
+    switch (spec.kind) {
+      case 'word':
+        for (const w of spec.words) add((this.words ??= new Map()), w);
+        break;
+      case 'stem':
+        add((this.stems ??= new Map()), spec.stem);
+        (this.stemHeads ??= new Set()).add(spec.stem.slice(0, 2));
+        break;
+      case 'prefix': {
+        let node = (this.prefixes ??= { next: new Map(), targets: null });
+        for (const ch of spec.prefix) {
+          let next = node.next.get(ch);
+          if (!next) node.next.set(ch, (next = { next: new Map(), targets: null }));
+          node = next;
+        }
+        (node.targets ??= []).push(target);
+        break;
+      }
+      case 'any':
+        (this.any ??= []).push(target);
+        break;
+    }
+  }
 }
 
 /** A phrase found in one field: tokens [first, last] inclusive. */
@@ -36,115 +74,117 @@ export interface PhraseHit {
   last: number;
 }
 
-function child(map: Map<string, TrieNode>, key: string): TrieNode {
-  let node = map.get(key);
-  if (!node) map.set(key, (node = new TrieNode()));
-  return node;
-}
-
-function prefixTarget(root: PrefixNode, prefix: string): TrieNode {
-  let node = root;
-  for (const ch of prefix) {
-    let next = node.next.get(ch);
-    if (!next) node.next.set(ch, (next = { next: new Map(), target: null }));
-    node = next;
-  }
-  return (node.target ??= new TrieNode());
-}
-
 export class PhraseMatcher {
-  private readonly root = new TrieNode();
+  private readonly root = new State();
   private phraseCount = 0;
+  private stateCount = 1;
 
-  /** Add one expanded phrase; returns its id. */
-  add(sequence: readonly TokenSpec[]): number {
-    let nodes = [this.root];
-    for (const spec of sequence) {
-      const next: TrieNode[] = [];
-      for (const node of nodes) {
-        node.hasChildren = true;
-        switch (spec.kind) {
-          case 'word':
-            // Alternative spellings of one word lead to the same child, so the phrase continues from one place.
-            // Each spelling gets its own child: a shared child would let `he'll` reach a phrase written `hell`.
-            for (const w of spec.words) next.push(child((node.words ??= new Map()), w));
-            break;
-          case 'stem':
-            next.push(child((node.stems ??= new Map()), spec.stem));
-            (node.stemHeads ??= new Set()).add(spec.stem.slice(0, 2));
-            break;
-          case 'prefix':
-            next.push(prefixTarget((node.prefixes ??= { next: new Map(), target: null }), spec.prefix));
-            break;
-          case 'any':
-            next.push((node.any ??= new TrieNode()));
-            break;
-        }
-      }
-      nodes = [...new Set(next)];
-    }
+  /** States in the automaton: a measure of its size. */
+  get size(): number {
+    return this.stateCount;
+  }
+
+  /** Add one phrase; returns its id. */
+  add(items: readonly PatternItem[]): number {
     const id = this.phraseCount++;
-    for (const node of nodes) (node.accepts ??= []).push(id);
+    for (const end of this.build(items, [this.root])) (end.accepts ??= []).push(id);
     return id;
+  }
+
+  /** Link `items` after every state in `from`; returns the states where the sequence can end. */
+  private build(items: readonly PatternItem[], from: State[]): State[] {
+    let current = from;
+    for (const item of items) {
+      if (item.kind === 'token') {
+        const target = this.newState();
+        for (const state of current) state.link(item.spec, target);
+        current = [target];
+      } else if (item.kind === 'choice') {
+        // An empty option ends where it started; other options each get their own states.
+        current = [...new Set(item.options.flatMap((option) => this.build(option, current)))];
+      } else {
+        // A gap of up to `max` words: a chain of any-word steps, each of which may be the last.
+        const ends = [...current];
+        let step = current;
+        for (let k = 0; k < item.max; k++) {
+          const target = this.newState();
+          for (const state of step) state.link({ kind: 'any' }, target);
+          step = [target];
+          ends.push(target);
+        }
+        current = ends;
+      }
+    }
+    return current;
+  }
+
+  private newState(): State {
+    this.stateCount++;
+    return new State();
   }
 
   /** Every phrase occurrence in `tokens`. Phrases do not run across sentences or in and out of quoted history. */
   match(tokens: readonly Token[]): PhraseHit[] {
     const hits: PhraseHit[] = [];
-    let active: Array<{ node: TrieNode; first: number }> = [];
-    const reached: TrieNode[] = [];
+    // State -> earliest first token: a later start reaching the same state is a shorter match inside it.
+    // Two maps, swapped per token: this loop runs for every token of every message.
+    let active = new Map<State, number>();
+    let next = new Map<State, number>();
+    const reached: State[] = [];
+    const advance = (from: State, token: Token, first: number) => {
+      reached.length = 0;
+      step(from, token, reached);
+      for (const state of reached) {
+        const known = next.get(state);
+        if (known === undefined || first < known) next.set(state, first);
+      }
+    };
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
       const previous = tokens[i - 1];
-      if (previous && (previous.sentence !== token.sentence || previous.quoted !== token.quoted)) active = [];
-      const next: Array<{ node: TrieNode; first: number }> = [];
-      for (const state of active) {
-        reached.length = 0;
-        step(state.node, token, reached);
-        for (const node of reached) next.push({ node, first: state.first });
-      }
-      reached.length = 0;
-      step(this.root, token, reached);
-      for (const node of reached) next.push({ node, first: i });
-      active = [];
-      for (const state of next) {
-        if (state.node.accepts) for (const phrase of state.node.accepts) hits.push({ phrase, first: state.first, last: i });
-        if (state.node.hasChildren) active.push(state);
+      if (previous && (previous.sentence !== token.sentence || previous.quoted !== token.quoted)) active.clear();
+      next.clear();
+      for (const [state, first] of active) advance(state, token, first);
+      advance(this.root, token, i);
+      active.clear();
+      for (const [state, first] of next) {
+        if (state.accepts) for (const phrase of state.accepts) hits.push({ phrase, first, last: i });
+        if (state.hasTransitions) active.set(state, first);
       }
     }
     return hits;
   }
 }
 
-function pushUnique(out: TrieNode[], node: TrieNode | undefined): void {
-  if (node && !out.includes(node)) out.push(node);
+function pushAll(out: State[], states: State[] | undefined): void {
+  if (states) for (const s of states) if (!out.includes(s)) out.push(s);
 }
 
-function walkPrefixes(root: PrefixNode, word: string, out: TrieNode[]): void {
+function walkPrefixes(root: PrefixNode, word: string, out: State[]): void {
   let node: PrefixNode | undefined = root;
   for (const ch of word) {
     node = node.next.get(ch);
     if (!node) return;
-    if (node.target) pushUnique(out, node.target);
+    pushAll(out, node.targets ?? undefined);
   }
 }
 
-function step(node: TrieNode, token: Token, out: TrieNode[]): void {
-  if (node.words) {
-    pushUnique(out, node.words.get(token.norm));
-    for (const variant of token.variants) pushUnique(out, node.words.get(variant));
+function stepStems(state: State, word: string, out: State[]): void {
+  if (word.length <= MAX_STEM_LENGTH && state.stemHeads!.has(word.slice(0, 2))) pushAll(out, state.stems!.get(stem(word)));
+}
+
+function step(state: State, token: Token, out: State[]): void {
+  if (state.words) {
+    pushAll(out, state.words.get(token.norm));
+    for (const variant of token.variants) pushAll(out, state.words.get(variant));
   }
-  if (node.stems) {
-    const { stems, stemHeads } = node;
-    // Porter is quadratic on long consonant runs; no word worth stemming is this long (elongations are squeezed in variants).
-    if (token.norm.length <= MAX_STEM_LENGTH && stemHeads!.has(token.norm.slice(0, 2))) pushUnique(out, stems.get(stem(token.norm)));
-    for (const variant of token.variants) {
-      if (variant.length <= MAX_STEM_LENGTH && stemHeads!.has(variant.slice(0, 2))) pushUnique(out, stems.get(stem(variant)));
-    }
+  if (state.stems) {
+    stepStems(state, token.norm, out);
+    for (const variant of token.variants) stepStems(state, variant, out);
   }
-  if (node.prefixes) {
-    walkPrefixes(node.prefixes, token.norm, out);
-    for (const variant of token.variants) walkPrefixes(node.prefixes, variant, out);
+  if (state.prefixes) {
+    walkPrefixes(state.prefixes, token.norm, out);
+    for (const variant of token.variants) walkPrefixes(state.prefixes, variant, out);
   }
-  if (node.any) pushUnique(out, node.any);
+  pushAll(out, state.any ?? undefined);
 }

@@ -54,7 +54,7 @@ describe('review: spelled-out letters', () => {
   });
   it('bullying lexicon: "u r a fat loser" is a targeted insult', async () => {
     const { compileLexicons } = await import('../../src/lexicon/compile.js');
-    const lexicon = compileLexicons(['lexicons/safety/bullying.yaml']);
+    const lexicon = compileLexicons(['test/fixtures/lexicons/bullying.yaml']);
     expect(hitsIn(lexicon, 'u r a fat loser').map((h) => h.rule.id)).toContain('bullying.targeted_insult');
   });
 
