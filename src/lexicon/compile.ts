@@ -24,6 +24,8 @@ export interface CompiledRule {
   category: string;
   severity: Severity;
   weight: number;
+  /** Repeats of the same matched words count once towards the rule's score. */
+  distinct: boolean;
   policy: string;
   fields: ReadonlySet<string> | null;
   /** Message facts the rule applies to (sender and recipient roles, direction); all messages when absent. */
@@ -232,6 +234,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
         category,
         severity: rule.severity,
         weight: rule.weight,
+        distinct: rule.distinct,
         policy: rule.policy ?? policy,
         fields: rule.fields ? new Set(rule.fields) : null,
         ...(rule.when ? { when: rule.when } : {}),

@@ -41,6 +41,8 @@ export const ruleSchema = z.strictObject({
   description: z.string().min(1),
   severity,
   weight: z.number().gt(0).max(1).default(1),
+  /** Count each different phrase once: a weak signal repeated ("love you" x4) is still one signal. */
+  distinct: z.boolean().default(false),
   policy: policy.optional(),
   fields: z.array(z.enum(['subject', 'body', 'html', 'attachment'])).min(1).optional(),
   when: when.optional(),

@@ -68,6 +68,12 @@ function squeezeMixed(word: string): string[] {
   return out;
 }
 
+/** `'s` after these is `is`/`has`/`us`, not a possessive: `he's` must not become `he`. */
+const CONTRACTIONS_BEFORE_S = new Set(['he', 'she', 'it', 'that', 'what', 'there', 'here', 'who', 'where', 'let', 'how', 'when', 'why', 'this', 'everyone', 'nobody', 'somebody', 'someone']);
+const POSSESSIVE = /^(.+)'s$/u;
+/** A word with a number stuck on the end, as in handles and evasions: `jew213`, `loser99`. */
+const DIGIT_SUFFIX = /^(\p{L}{3,})\d{2,}$/u;
+
 /** The other spellings worth looking up for a lower-cased token. */
 export function spellingVariants(norm: string): readonly string[] {
   let variants: string[] | null = null;
@@ -83,6 +89,10 @@ export function spellingVariants(norm: string): readonly string[] {
   }
   // Letters spelled out with * or _ stay one token (both are word characters): f*u*c*k, s_h_i_t.
   if (SPELLED_IN_WORD.test(norm)) add(norm.replace(/[*_]/g, ''));
+  const possessive = POSSESSIVE.exec(norm);
+  if (possessive && !CONTRACTIONS_BEFORE_S.has(possessive[1]!)) add(possessive[1]!);
+  const numbered = DIGIT_SUFFIX.exec(norm);
+  if (numbered) add(numbered[1]!);
   for (const base of bases) {
     if (ELONGATED.test(base)) {
       add(squeeze(base, 2));

@@ -109,3 +109,23 @@ describe('field restrictions', () => {
     expect(hitsIn(lexicon, 'urgent', 'body')).toHaveLength(0);
   });
 });
+
+describe('distinct rules', () => {
+  it('count a repeated phrase once but different phrases separately', async () => {
+    const { scoreHits } = await import('../../src/scan/detectors/lexicon.js');
+    const { analyseField } = await import('../../src/scan/analyse.js');
+    const { evaluateRules } = await import('../../src/lexicon/engine.js');
+    const weak = (id: string, distinct: boolean) =>
+      rule(id, `    weight: 0.3\n    distinct: ${distinct}\n    terms: ["love you", "miss you"]`).replace('severity: moderate', 'severity: minor');
+    const lexicon = compileYaml({ 'w.yaml': lexiconFile(weak('w.distinct', true)) });
+    const plainLexicon = compileYaml({ 'w.yaml': lexiconFile(weak('w.plain', false)) });
+    const scored = (lex: typeof lexicon, text: string) => {
+      const field = analyseField({ field: 'body', text, quoted: [] });
+      const message = { fields: [field], to: [], cc: [], bcc: [], direction: 'inbound' } as never;
+      return scoreHits(lex, evaluateRules(lex, [field]), message, { excerptContext: 20 }).categories[0]!;
+    };
+    expect(scored(lexicon, 'love you. love you. love you. love you.').reported).toBe(false);
+    expect(scored(lexicon, 'love you. miss you.').reported).toBe(true);
+    expect(scored(plainLexicon, 'love you. love you. love you. love you.').reported).toBe(true);
+  });
+});

@@ -45,3 +45,16 @@ describe('tokenise', () => {
     expect(norms('bring the 🔪 tomorrow')).toEqual(['bring', 'the', '🔪', 'tomorrow']);
   });
 });
+
+describe('possessives and numbered words', () => {
+  it("offer the word without 's, except after pronouns and contractions", () => {
+    expect(spellingVariants("teacher's")).toContain('teacher');
+    expect(spellingVariants("he's")).not.toContain('he');
+    expect(spellingVariants("it's")).not.toContain('it');
+  });
+
+  it('offer the word without a number stuck on the end', () => {
+    expect(spellingVariants('loser99')).toContain('loser');
+    expect(spellingVariants('b4')).not.toContain('b');
+  });
+});

@@ -20,6 +20,23 @@ export function fitsCondition(when: RuleCondition | undefined, message: Analysed
 /** Enough evidence to judge a finding; more would only keep more of the message. */
 const MAX_EVIDENCE_PER_FINDING = 5;
 
+/** The matched words of a hit, as normalised tokens: what makes two hits the same signal. */
+function matchedWords(hit: RuleHit, message: AnalysedMessage): string {
+  const tokens = message.fields[hit.span.field]!.tokens;
+  return tokens.slice(hit.span.first, hit.span.last + 1).map((t) => t.norm).join(' ');
+}
+
+/** The rule's score: hits combined as independent evidence, or for `distinct` rules the best hit of each different phrase. */
+function ruleScore(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessage): number {
+  if (!rule.distinct) return combineScores(hits.map((h) => h.score));
+  const best = new Map<string, number>();
+  for (const hit of hits) {
+    const words = matchedWords(hit, message);
+    best.set(words, Math.max(best.get(words) ?? 0, hit.score));
+  }
+  return combineScores(best.values());
+}
+
 function findingFor(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessage, context: DetectorContext): Finding {
   const strongest = [...hits].sort((a, b) => b.score - a.score).slice(0, MAX_EVIDENCE_PER_FINDING);
   strongest.sort((a, b) => a.span.field - b.span.field || a.span.first - b.span.first);
@@ -28,7 +45,7 @@ function findingFor(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessag
     description: rule.description,
     category: rule.category,
     severity: highestSeverity(hits.map((h) => h.severity))!,
-    score: Number(combineScores(hits.map((h) => h.score)).toFixed(3)),
+    score: Number(ruleScore(rule, hits, message).toFixed(3)),
     policy: rule.policy,
     evidence: strongest.map(({ span }) => {
       const field = message.fields[span.field]!;
