@@ -16,6 +16,8 @@ export interface TermGroupRef {
   terms: string[];
   within: number;
   side: Side;
+  /** Only within the match's own sentence. */
+  sameSentence: boolean;
 }
 
 export interface CompiledRule {
@@ -214,12 +216,13 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
       }
       ruleOrigins.set(rule.id, origin);
       if (isDisabled(rule.id, disabled)) return;
-      const refs = (entries: ReadonlyArray<{ terms: string[]; within: number; side: Side }>, key: string): TermGroupRef[] =>
+      const refs = (entries: ReadonlyArray<{ terms: string[]; within: number; side: Side; sentence: boolean }>, key: string): TermGroupRef[] =>
         entries.map((entry, e) => ({
           group: builder.addGroup(entry.terms, source, [...at, key, e, 'terms'], problems),
           terms: entry.terms,
           within: entry.within,
           side: entry.side,
+          sameSentence: entry.sentence,
         }));
       const requires = refs(rule.requires, 'requires');
       const except = refs(rule.except, 'except');

@@ -10,6 +10,8 @@ export interface TokenSpan {
   field: number;
   first: number;
   last: number;
+  /** Sentence of the first token, within its field. */
+  sentence: number;
 }
 
 export interface RuleHit {
@@ -36,6 +38,7 @@ function nearest(anchor: TokenSpan, candidates: readonly TokenSpan[] | undefined
   let best: TokenSpan | null = null;
   let bestGap = Infinity;
   for (const candidate of candidates) {
+    if (ref.sameSentence && candidate.sentence !== anchor.sentence) continue;
     const g = gap(anchor, candidate, ref.side);
     if (g <= ref.within && g < bestGap) {
       best = candidate;
@@ -81,7 +84,7 @@ function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyA
   for (const [index, requirement] of rule.requires.entries()) {
     const found = nearest(anchor, groupHits[requirement.group], requirement);
     if (!found) return { rule, anchor, outcome: 'missing requirement', entry: { index }, context };
-    span = { field: span.field, first: Math.min(span.first, found.first), last: Math.max(span.last, found.last) };
+    span = { ...span, first: Math.min(span.first, found.first), last: Math.max(span.last, found.last) };
   }
   for (const [index, exception] of rule.except.entries()) {
     const found = nearest(anchor, groupHits[exception.group], exception);
@@ -114,7 +117,7 @@ export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedFi
           groupHits[group] = list = [];
           touched.push(group);
         }
-        list.push({ field: index, first: hit.first, last: hit.last });
+        list.push({ field: index, first: hit.first, last: hit.last, sentence: field.tokens[hit.first]!.sentence });
       }
     }
   });

@@ -12,7 +12,9 @@ const category = z.string().regex(CATEGORY_PATTERN, 'a category is lower-case wo
 /** A policy file and clause: `003_c7be022a1d032c68.txt 7.2.1`. */
 const policy = z.string().regex(/^\S+\.txt(\s+\S.*)?$/, 'a policy is a policy file name, a space and the clause, e.g. "003_c7be022a1d032c68.txt 7.2.1"');
 
-const requirement = z.strictObject({ terms, within, side });
+/** Look for the other phrase only in the match's own sentence, not the line before or a signature after. */
+const sentence = z.boolean().default(false);
+const requirement = z.strictObject({ terms, within, side, sentence });
 const roles = z.array(z.enum(['staff', 'pupil', 'external'])).min(1);
 /** Message facts a rule needs: grooming is about who writes to whom, not just the words. */
 const when = z.strictObject({
@@ -22,7 +24,7 @@ const when = z.strictObject({
   to: roles.optional(),
   direction: z.array(z.enum(['inbound', 'outbound', 'internal'])).min(1).optional(),
 });
-const exception = z.strictObject({ terms, within: within.default(0), side });
+const exception = z.strictObject({ terms, within: within.default(0), side, sentence });
 /** A name for a kind of context (reported_speech, lesson): the trust's config can set its severity. */
 export const CONTEXT_NAME = /^[a-z][a-z0-9_]*$/;
 const contextModifier = z
@@ -30,6 +32,7 @@ const contextModifier = z
     terms,
     within,
     side,
+    sentence,
     score: z.number().min(-1).max(1).default(0),
     severity: severity.optional(),
     as: z.string().regex(CONTEXT_NAME, 'a context name is lower-case words joined by _, e.g. reported_speech').optional(),

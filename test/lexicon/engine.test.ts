@@ -129,3 +129,22 @@ describe('distinct rules', () => {
     expect(scored(plainLexicon, 'love you. love you. love you. love you.').reported).toBe(true);
   });
 });
+
+describe('sentence: true', () => {
+  it('keeps requirements, exceptions and context inside the match sentence', () => {
+    const lexicon = compileYaml({
+      's.yaml': lexiconFile(
+        rule(
+          's.req',
+          `    terms: ["die"]
+    requires:
+      - terms: ["hope you"]
+        within: 6
+        sentence: true`,
+        ),
+      ),
+    });
+    expect(hitsIn(lexicon, 'i hope you die')).toHaveLength(1);
+    expect(hitsIn(lexicon, 'i hope you are well. die hard is on tonight')).toHaveLength(0);
+  });
+});
