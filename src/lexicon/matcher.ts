@@ -21,6 +21,8 @@ interface PrefixNode {
 }
 
 class State {
+  constructor(readonly id: number) {}
+
   words: Map<string, State[]> | null = null;
   stems: Map<string, State[]> | null = null;
   /**
@@ -74,10 +76,33 @@ export interface PhraseHit {
   last: number;
 }
 
+/**
+ * A state of the lazily built deterministic automaton: the set of phrase states reached from one
+ * start token by the words read since. Its successor for a spelling is computed once and cached,
+ * so matching costs one lookup per live run per token, however many phrases share a first word.
+ */
+class RunState {
+  readonly next = new Map<string, RunState>();
+  readonly accepts: number[] | null;
+  readonly live: boolean;
+
+  constructor(readonly states: readonly State[]) {
+    const accepts = [...new Set(states.flatMap((s) => s.accepts ?? []))];
+    this.accepts = accepts.length > 0 ? accepts : null;
+    this.live = states.some((s) => s.hasTransitions);
+  }
+}
+
+/** Bounds on the lazily built automaton: past them its caches are dropped and rebuilt as needed. */
+const MAX_RUN_STATES = 50_000;
+const MAX_CACHED_SPELLINGS = 20_000;
+
 export class PhraseMatcher {
-  private readonly root = new State();
+  private readonly root = new State(0);
   private phraseCount = 0;
   private stateCount = 1;
+  private runStates = new Map<string, RunState>();
+  private start: RunState | null = null;
 
   /** States in the automaton: a measure of its size. */
   get size(): number {
@@ -86,6 +111,8 @@ export class PhraseMatcher {
 
   /** Add one phrase; returns its id. */
   add(items: readonly PatternItem[]): number {
+    this.runStates = new Map();
+    this.start = null;
     const id = this.phraseCount++;
     for (const end of this.build(items, [this.root])) (end.accepts ??= []).push(id);
     return id;
@@ -119,44 +146,69 @@ export class PhraseMatcher {
   }
 
   private newState(): State {
-    this.stateCount++;
-    return new State();
+    return new State(this.stateCount++);
   }
 
-  /** Every phrase occurrence in `tokens`. Phrases do not run across sentences or in and out of quoted history. */
+  private intern(states: State[]): RunState {
+    const key = states.map((s) => s.id).sort((a, b) => a - b).join(',');
+    let run = this.runStates.get(key);
+    if (!run) {
+      if (this.runStates.size >= MAX_RUN_STATES) {
+        // Drop the whole cached automaton (reachable from the start state) so it can be collected.
+        this.runStates = new Map();
+        this.start = null;
+      }
+      run = new RunState(states);
+      this.runStates.set(key, run);
+    }
+    return run;
+  }
+
+  private startState(): RunState {
+    this.start ??= this.intern([this.root]);
+    return this.start;
+  }
+
+  /** The run state after reading `token`; cached per spelling (a token's variants follow from its text). */
+  private advance(from: RunState, token: Token): RunState {
+    const spelling = token.variants.length === 0 ? token.norm : `${token.norm}\u0001${token.variants.join('\u0001')}`;
+    const cached = from.next.get(spelling);
+    if (cached) return cached;
+    const reached: State[] = [];
+    for (const state of from.states) step(state, token, reached);
+    const next = this.intern(reached);
+    if (from.next.size >= MAX_CACHED_SPELLINGS) from.next.clear();
+    from.next.set(spelling, next);
+    return next;
+  }
+
+  /**
+   * Every phrase occurrence in `tokens`. Phrases do not run across sentences or in and out of
+   * quoted history. A match inside a longer one of the same phrase may also be reported.
+   */
   match(tokens: readonly Token[]): PhraseHit[] {
     const hits: PhraseHit[] = [];
-    // State -> earliest first token: a later start reaching the same state is a shorter match inside it.
-    // Two maps, swapped per token: this loop runs for every token of every message.
-    let active = new Map<State, number>();
-    let next = new Map<State, number>();
-    const reached: State[] = [];
-    const advance = (from: State, token: Token, first: number) => {
-      reached.length = 0;
-      step(from, token, reached);
-      for (const state of reached) {
-        const known = next.get(state);
-        if (known === undefined || first < known) next.set(state, first);
-      }
-    };
+    // One run per start token still in progress; a run dies when no phrase can continue.
+    let runs: Array<{ state: RunState; first: number }> = [];
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
       const previous = tokens[i - 1];
-      if (previous && (previous.sentence !== token.sentence || previous.quoted !== token.quoted)) active.clear();
-      next.clear();
-      for (const [state, first] of active) advance(state, token, first);
-      advance(this.root, token, i);
-      active.clear();
-      for (const [state, first] of next) {
+      if (previous && (previous.sentence !== token.sentence || previous.quoted !== token.quoted)) runs = [];
+      const kept: typeof runs = [];
+      const visit = (from: RunState, first: number) => {
+        const state = this.advance(from, token);
         if (state.accepts) for (const phrase of state.accepts) hits.push({ phrase, first, last: i });
-        if (state.hasTransitions) active.set(state, first);
-      }
+        if (state.live) kept.push({ state, first });
+      };
+      for (const run of runs) visit(run.state, run.first);
+      visit(this.startState(), i);
+      runs = kept;
     }
     return hits;
   }
 }
 
-function pushAll(out: State[], states: State[] | undefined): void {
+function pushAll(out: State[], states: readonly State[] | undefined): void {
   if (states) for (const s of states) if (!out.includes(s)) out.push(s);
 }
 
