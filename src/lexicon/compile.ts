@@ -50,6 +50,8 @@ export interface CompiledLexicon {
   matcher: PhraseMatcher;
   /** phrase id -> the term groups it belongs to */
   phraseGroups: number[][];
+  /** term group -> its phrase ids */
+  groupPhrases: number[][];
   groupCount: number;
   rules: CompiledRule[];
   /** anchor group -> rules anchored on it */
@@ -119,6 +121,14 @@ class LexiconBuilder {
     });
     return group;
   }
+}
+
+function invert(phraseGroups: readonly number[][], groupCount: number): number[][] {
+  const groupPhrases: number[][] = Array.from({ length: groupCount }, () => []);
+  phraseGroups.forEach((groups, phrase) => {
+    for (const group of groups) groupPhrases[group]!.push(phrase);
+  });
+  return groupPhrases;
 }
 
 export interface CompileOptions {
@@ -264,6 +274,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
   return {
     matcher: builder.matcher,
     phraseGroups: builder.phraseGroups,
+    groupPhrases: invert(builder.phraseGroups, builder.groupCount),
     groupCount: builder.groupCount,
     rules,
     rulesByAnchor,

@@ -33,8 +33,10 @@ function gap(anchor: TokenSpan, other: TokenSpan, side: TermGroupRef['side']): n
   return 0;
 }
 
-function nearest(anchor: TokenSpan, candidates: readonly TokenSpan[] | undefined, ref: TermGroupRef): TokenSpan | null {
-  if (!candidates) return null;
+/** The hits of a term group in the message being evaluated, assembled on first use. */
+type GroupHits = (group: number) => readonly TokenSpan[];
+
+function nearest(anchor: TokenSpan, candidates: readonly TokenSpan[], ref: TermGroupRef): TokenSpan | null {
   let best: TokenSpan | null = null;
   let bestGap = Infinity;
   for (const candidate of candidates) {
@@ -78,22 +80,22 @@ export interface RuleTrace {
   context: Array<{ index: number; span: TokenSpan }>;
 }
 
-function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyArray<TokenSpan[] | undefined>, quoted: boolean): RuleTrace {
+function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: GroupHits, quoted: boolean): RuleTrace {
   const context: RuleTrace['context'] = [];
   let span = anchor;
   for (const [index, requirement] of rule.requires.entries()) {
-    const found = nearest(anchor, groupHits[requirement.group], requirement);
+    const found = nearest(anchor, groupHits(requirement.group), requirement);
     if (!found) return { rule, anchor, outcome: 'missing requirement', entry: { index }, context };
     span = { ...span, first: Math.min(span.first, found.first), last: Math.max(span.last, found.last) };
   }
   for (const [index, exception] of rule.except.entries()) {
-    const found = nearest(anchor, groupHits[exception.group], exception);
+    const found = nearest(anchor, groupHits(exception.group), exception);
     if (found) return { rule, anchor, outcome: 'exception', entry: { index, span: found }, context };
   }
   let score = rule.weight;
   let severity = rule.severity;
   for (const [index, modifier] of rule.context.entries()) {
-    const found = nearest(anchor, groupHits[modifier.group], modifier);
+    const found = nearest(anchor, groupHits(modifier.group), modifier);
     if (!found) continue;
     context.push({ index, span: found });
     score += modifier.score;
@@ -105,30 +107,38 @@ function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: ReadonlyA
   return { rule, anchor, outcome: 'hit', hit: { rule, score, severity, span }, context };
 }
 
-/** Every anchor hit of every rule, kept or dropped, with the reason. */
+/**
+ * Every anchor hit of every rule, kept or dropped, with the reason. Hits are recorded per phrase;
+ * a group's hits are assembled only when a rule whose anchor was hit needs them, because context
+ * phrases ("you", lesson words) occur in almost every message and belong to many groups.
+ */
 export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedField[]): RuleTrace[] {
-  const groupHits: Array<TokenSpan[] | undefined> = new Array(lexicon.groupCount);
-  const touched: number[] = [];
+  const phraseHits = new Map<number, TokenSpan[]>();
   fields.forEach((field, index) => {
     for (const hit of lexicon.matcher.match(field.tokens)) {
-      for (const group of lexicon.phraseGroups[hit.phrase]!) {
-        let list = groupHits[group];
-        if (!list) {
-          groupHits[group] = list = [];
-          touched.push(group);
-        }
-        list.push({ field: index, first: hit.first, last: hit.last, sentence: field.tokens[hit.first]!.sentence });
-      }
+      let list = phraseHits.get(hit.phrase);
+      if (!list) phraseHits.set(hit.phrase, (list = []));
+      list.push({ field: index, first: hit.first, last: hit.last, sentence: field.tokens[hit.first]!.sentence });
     }
   });
-  for (const group of touched) groupHits[group] = outermost(groupHits[group]!);
+  const assembled = new Map<number, TokenSpan[]>();
+  const groupHits: GroupHits = (group) => {
+    let list = assembled.get(group);
+    if (!list) {
+      list = [];
+      for (const phrase of lexicon.groupPhrases[group]!) list.push(...(phraseHits.get(phrase) ?? []));
+      list = outermost(list);
+      assembled.set(group, list);
+    }
+    return list;
+  };
+  const anchorGroups = new Set<number>();
+  for (const phrase of phraseHits.keys()) for (const group of lexicon.phraseGroups[phrase]!) if (lexicon.rulesByAnchor.has(group)) anchorGroups.add(group);
 
   const traces: RuleTrace[] = [];
-  for (const group of touched) {
-    const rules = lexicon.rulesByAnchor.get(group);
-    if (!rules) continue;
-    for (const rule of rules) {
-      for (const anchor of groupHits[group]!) {
+  for (const group of anchorGroups) {
+    for (const rule of lexicon.rulesByAnchor.get(group)!) {
+      for (const anchor of groupHits(group)) {
         if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) traces.push({ rule, anchor, outcome: 'wrong field', context: [] });
         else traces.push(traceAnchor(rule, anchor, groupHits, fields[anchor.field]!.tokens[anchor.first]!.quoted));
       }

@@ -96,6 +96,8 @@ class RunState {
 /** Bounds on the lazily built automaton: past them its caches are dropped and rebuilt as needed. */
 const MAX_RUN_STATES = 50_000;
 const MAX_CACHED_SPELLINGS = 20_000;
+/** The start state sees every word of the mail's vocabulary: a larger cache keeps it from thrashing. */
+const MAX_CACHED_START_SPELLINGS = 200_000;
 
 export class PhraseMatcher {
   private readonly root = new State(0);
@@ -177,7 +179,7 @@ export class PhraseMatcher {
     const reached: State[] = [];
     for (const state of from.states) step(state, token, reached);
     const next = this.intern(reached);
-    if (from.next.size >= MAX_CACHED_SPELLINGS) from.next.clear();
+    if (from.next.size >= (from === this.start ? MAX_CACHED_START_SPELLINGS : MAX_CACHED_SPELLINGS)) from.next.clear();
     from.next.set(spelling, next);
     return next;
   }

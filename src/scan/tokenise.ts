@@ -74,8 +74,23 @@ const POSSESSIVE = /^(.+)'s$/u;
 /** A word with a number stuck on the end, as in handles and evasions: `jew213`, `loser99`. */
 const DIGIT_SUFFIX = /^(\p{L}{3,})\d{2,}$/u;
 
+/** Mail repeats a small vocabulary: each word's variants are worked out once. */
+const variantCache = new Map<string, readonly string[]>();
+const MAX_CACHED_VARIANTS = 100_000;
+
 /** The other spellings worth looking up for a lower-cased token. */
 export function spellingVariants(norm: string): readonly string[] {
+  let variants = variantCache.get(norm);
+  if (variants === undefined) {
+    variants = computeVariants(norm);
+    if (variantCache.size >= MAX_CACHED_VARIANTS) variantCache.clear();
+    // Very long tokens (a 5 MB run of letters) are not worth keeping.
+    if (norm.length <= 64) variantCache.set(norm, variants);
+  }
+  return variants;
+}
+
+function computeVariants(norm: string): readonly string[] {
   let variants: string[] | null = null;
   const add = (v: string): void => {
     if (v !== norm && v.length > 0 && !(variants ??= []).includes(v)) variants.push(v);
