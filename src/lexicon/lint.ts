@@ -5,7 +5,7 @@
  */
 import { analyseField } from '../scan/analyse.js';
 import type { CompiledLexicon, CompiledRule } from './compile.js';
-import { evaluateRules } from './engine.js';
+import { combineScores, evaluateRules } from './engine.js';
 import { parsePattern } from './pattern.js';
 
 export interface LintWarning {
@@ -25,11 +25,20 @@ export function findDuplicates(lexicon: CompiledLexicon): LintWarning[] {
   for (const rule of lexicon.rules) {
     const reported = new Set<CompiledRule>();
     const seenInRule = new Map<string, string>();
+    const reportedPairs = new Set<string>();
     for (const term of rule.terms) {
-      for (const sequence of parsePattern(term, lexicon.sets)) {
+      let sequences;
+      try {
+        sequences = parsePattern(term, lexicon.sets);
+      } catch {
+        continue; // too many phrases to list: matching does not need them listed
+      }
+      for (const sequence of sequences) {
         const key = JSON.stringify(sequence);
         const sameRuleTerm = seenInRule.get(key);
-        if (sameRuleTerm !== undefined && sameRuleTerm !== term) {
+        const pair = `${sameRuleTerm}\u0000${term}`;
+        if (sameRuleTerm !== undefined && sameRuleTerm !== term && !reportedPairs.has(pair)) {
+          reportedPairs.add(pair);
           warnings.push({ origin: rule.origin, rule: rule.id, message: `terms ${JSON.stringify(sameRuleTerm)} and ${JSON.stringify(term)} both match "${phraseText(key)}"` });
         }
         seenInRule.set(key, term);
@@ -53,8 +62,13 @@ export function findConflicts(lexicon: CompiledLexicon): LintWarning[] {
   const warnings: LintWarning[] = [];
   for (const rule of lexicon.rules) {
     for (const example of rule.mustNotMatch) {
-      const hits = evaluateRules(lexicon, [analyseField({ field: 'body', text: example, quoted: [] })]);
-      const others = new Set(hits.map((h) => h.rule).filter((r) => r !== rule && r.category === rule.category));
+      const hits = evaluateRules(lexicon, [analyseField({ field: 'body', text: example, quoted: [] })]).filter((h) => h.rule.category === rule.category);
+      // Only a conflict when the category would report the example: weak rules hit without flagging.
+      const byRule = new Map<CompiledRule, number[]>();
+      for (const hit of hits) byRule.set(hit.rule, [...(byRule.get(hit.rule) ?? []), hit.score]);
+      const categoryScore = combineScores([...byRule.values()].map((scores) => combineScores(scores)));
+      if (categoryScore < (lexicon.thresholds.get(rule.category) ?? 0.5)) continue;
+      const others = new Set([...byRule.keys()].filter((r) => r !== rule));
       for (const other of others) {
         warnings.push({
           origin: rule.origin,

@@ -103,6 +103,19 @@ describe('kestrel lexicon check and test', () => {
     expect(stderr).toMatch(/b\.twice: mustNotMatch "you loser" is flagged by b\.insult/);
   });
 
+  it('check does not call a weak rule a conflict when the category would not report the example', async () => {
+    const weak = join(dir, 'weak');
+    mkdirSync(weak);
+    writeFileSync(
+      join(weak, 'w.yaml'),
+      file('safety.bullying', rule('w.strong', '    terms: ["loser"]').replace('mustNotMatch: ["y"]', 'mustNotMatch: ["nobody likes a loser"]') + rule('w.weak', '    weight: 0.3\n    terms: ["nobody likes"]')),
+    );
+    const config = join(dir, 'weak.yaml');
+    writeFileSync(config, `builtinLexicons: false\nlexicons: [${weak}]\n`);
+    const { stderr } = await run(['lexicon', 'check', '--config', config]);
+    expect(stderr).not.toMatch(/w\.weak/);
+  });
+
   it('test runs every example and exits 1 when one fails', async () => {
     const { code, stderr, stdout } = await run(['lexicon', 'test', '--config', configFile]);
     // "x" is not matched by any of these rules, so every mustMatch fails.
