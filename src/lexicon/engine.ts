@@ -62,6 +62,26 @@ function outermost(spans: TokenSpan[]): TokenSpan[] {
   return kept;
 }
 
+function distinct(spans: TokenSpan[]): TokenSpan[] {
+  const seen = new Set<string>();
+  return spans.filter((s) => {
+    const key = `${s.field}:${s.first}:${s.last}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function contains(outer: TokenSpan, inner: TokenSpan): boolean {
+  return outer.field === inner.field && outer.first <= inner.first && inner.last <= outer.last && (outer.first < inner.first || inner.last < outer.last);
+}
+
+/** One rule's traces without hits that lie inside another of its hits (`kill` inside `kill myself`). */
+function withoutNestedHits(traces: RuleTrace[]): RuleTrace[] {
+  const hits = traces.filter((t) => t.hit);
+  return traces.filter((t) => !t.hit || !hits.some((other) => other !== t && contains(other.hit!.span, t.hit!.span)));
+}
+
 function fieldKind(field: AnalysedField): string {
   const colon = field.field.indexOf(':');
   return colon === -1 ? field.field : field.field.slice(0, colon);
@@ -121,15 +141,11 @@ export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedFi
       list.push({ field: index, first: hit.first, last: hit.last, sentence: field.tokens[hit.first]!.sentence });
     }
   });
+  const collect = (group: number): TokenSpan[] => lexicon.groupPhrases[group]!.flatMap((phrase) => phraseHits.get(phrase) ?? []);
   const assembled = new Map<number, TokenSpan[]>();
   const groupHits: GroupHits = (group) => {
     let list = assembled.get(group);
-    if (!list) {
-      list = [];
-      for (const phrase of lexicon.groupPhrases[group]!) list.push(...(phraseHits.get(phrase) ?? []));
-      list = outermost(list);
-      assembled.set(group, list);
-    }
+    if (!list) assembled.set(group, (list = outermost(collect(group))));
     return list;
   };
   const anchorGroups = new Set<number>();
@@ -137,11 +153,16 @@ export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedFi
 
   const traces: RuleTrace[] = [];
   for (const group of anchorGroups) {
+    // Every anchor hit is evaluated, inner ones too: "die" inside "want to die tonight" may meet a
+    // requirement the longer phrase does not. Hits inside a longer kept hit are dropped afterwards.
+    const anchors = distinct(collect(group));
     for (const rule of lexicon.rulesByAnchor.get(group)!) {
-      for (const anchor of groupHits(group)) {
-        if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) traces.push({ rule, anchor, outcome: 'wrong field', context: [] });
-        else traces.push(traceAnchor(rule, anchor, groupHits, fields[anchor.field]!.tokens[anchor.first]!.quoted));
-      }
+      const ruleTraces = anchors.map((anchor) =>
+        rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))
+          ? { rule, anchor, outcome: 'wrong field' as const, context: [] }
+          : traceAnchor(rule, anchor, groupHits, fields[anchor.field]!.tokens[anchor.first]!.quoted),
+      );
+      traces.push(...withoutNestedHits(ruleTraces));
     }
   }
   return traces;

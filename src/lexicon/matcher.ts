@@ -223,8 +223,13 @@ function walkPrefixes(root: PrefixNode, word: string, out: State[]): void {
   }
 }
 
+/** Porter can rewrite the first letters of very short words (ies -> i), so the head check starts at 5 letters. */
+const HEAD_CHECK_FROM = 5;
+
 function stepStems(state: State, word: string, out: State[]): void {
-  if (word.length <= MAX_STEM_LENGTH && state.stemHeads!.has(word.slice(0, 2))) pushAll(out, state.stems!.get(stem(word)));
+  if (word.length > MAX_STEM_LENGTH) return;
+  if (word.length >= HEAD_CHECK_FROM && !state.stemHeads!.has(word.slice(0, 2))) return;
+  pushAll(out, state.stems!.get(stem(word)));
 }
 
 function step(state: State, token: Token, out: State[]): void {

@@ -214,9 +214,9 @@ function expandItems(items: readonly PatternItem[], pattern: string): TokenSpec[
     if (item.kind === 'token') options = [[item.spec]];
     else if (item.kind === 'gap') options = Array.from({ length: item.max + 1 }, (_, k) => Array.from({ length: k }, () => ({ kind: 'any' as const })));
     else options = item.options.flatMap((option) => expandItems(option, pattern));
+    if (sequences.length * options.length > MAX_EXPANSIONS) throw new PatternError(`"${pattern}" stands for more than ${MAX_EXPANSIONS} phrases`);
     const next: TokenSpec[][] = [];
     for (const prefix of sequences) for (const option of options) next.push([...prefix, ...option]);
-    if (next.length > MAX_EXPANSIONS) throw new PatternError(`"${pattern}" stands for more than ${MAX_EXPANSIONS} phrases`);
     sequences = next;
   }
   return sequences;

@@ -160,7 +160,8 @@ export function tokenise(text: string): Token[] {
 function joinSpelledOutWords(text: string, tokens: Token[]): Token[] {
   const gapKind = (a: Token, b: Token): 'space' | 'mark' | null => {
     const gap = text.slice(a.end, b.start);
-    if (!SPELLED_GAP.test(gap)) return null;
+    // "a. b. c." are sentences, not a spelled-out word.
+    if (!SPELLED_GAP.test(gap) || /[.]\s/.test(gap)) return null;
     return gap.trim() === '' ? 'space' : 'mark';
   };
   let result: Token[] | null = null;
@@ -174,27 +175,35 @@ function joinSpelledOutWords(text: string, tokens: Token[]): Token[] {
       kind = next;
       j++;
     }
-    // Spaced runs: leave single-letter words (u r a, i, a) at either end out of the join, keeping the
-    // full join as a variant; a run made only of them (u r a) is not a spelled-out word.
-    let from = i;
-    let to = j;
+    // Spaced runs whose ends are single-letter words (u r a, i, a): a trailing one stays a word of
+    // its own ("k i l l u" is kill + u), and so does a leading "i", usually the pronoun ("i h a t e
+    // you"); a leading a/u/r more often starts the word and stays in the join, which carries the
+    // core as a variant ("a n o r e x i c" is anorexic, "a f u c k i n g" also fucking). A run
+    // made only of such words (u r a) is not a spelled-out word.
+    let coreFrom = i;
+    let coreTo = j;
+    let emitFrom = i;
+    let emitTo = j;
     if (kind === 'space') {
-      while (from <= to && LETTER_WORDS.has(tokens[from]!.norm)) from++;
-      while (to >= from && LETTER_WORDS.has(tokens[to]!.norm)) to--;
-      const peeled = to - from + 1;
-      if (peeled <= 0) to = from - 1; // only letter-words: no join
-      else if (peeled < MIN_SPELLED_LETTERS) [from, to] = [i, j]; // a s s: join it all, as before
+      while (coreFrom <= coreTo && LETTER_WORDS.has(tokens[coreFrom]!.norm)) coreFrom++;
+      while (coreTo >= coreFrom && LETTER_WORDS.has(tokens[coreTo]!.norm)) coreTo--;
+      const core = coreTo - coreFrom + 1;
+      if (core <= 0) emitTo = i - 1;
+      else if (core < MIN_SPELLED_LETTERS) [coreFrom, coreTo] = [i, j]; // a s s: join it all
+      else {
+        emitTo = coreTo;
+        while (emitFrom < coreFrom && tokens[emitFrom]!.norm === 'i') emitFrom++;
+      }
     }
-    if (to - from + 1 >= MIN_SPELLED_LETTERS) {
+    if (emitTo - emitFrom + 1 >= MIN_SPELLED_LETTERS) {
       result ??= tokens.slice(0, i);
-      for (let k = i; k < from; k++) result.push(tokens[k]!);
-      const run = tokens.slice(from, to + 1);
-      const norm = run.map((t) => t.norm).join('');
-      const full = tokens.slice(i, j + 1).map((t) => t.norm).join('');
-      const variants = [...spellingVariants(norm), ...(full !== norm ? [full] : [])];
-      const first = run[0]!;
-      result.push({ norm, variants, start: first.start, end: run[run.length - 1]!.end, sentence: first.sentence, quoted: first.quoted });
-      for (let k = to + 1; k <= j; k++) result.push(tokens[k]!);
+      for (let k = i; k < emitFrom; k++) result.push(tokens[k]!);
+      const spell = (from: number, to: number) => tokens.slice(from, to + 1).map((t) => t.norm).join('');
+      const norm = spell(emitFrom, emitTo);
+      const variants = [...new Set([...spellingVariants(norm), spell(coreFrom, coreTo), spell(i, j)])].filter((v) => v !== norm);
+      const first = tokens[emitFrom]!;
+      result.push({ norm, variants, start: first.start, end: tokens[emitTo]!.end, sentence: first.sentence, quoted: first.quoted });
+      for (let k = emitTo + 1; k <= j; k++) result.push(tokens[k]!);
       i = j + 1;
     } else {
       result?.push(tokens[i]!);

@@ -58,3 +58,14 @@ describe('possessives and numbered words', () => {
     expect(spellingVariants('b4')).not.toContain('b');
   });
 });
+
+describe('spelled-out words with single-letter words at their edges', () => {
+  it('keep a leading a/u in the word, with the core as a variant; peel a leading i and any trailing one', () => {
+    expect(norms("i'm a n o r e x i c")).toEqual(["i'm", 'anorexic']);
+    expect(tokenise('a f u c k i n g idiot')[0]!.variants).toContain('fucking');
+    expect(norms('going to u n a l i v e myself')).toEqual(['going', 'to', 'unalive', 'myself']);
+    expect(norms('i h a t e you')).toEqual(['i', 'hate', 'you']);
+    expect(norms('i will k i l l u')).toEqual(['i', 'will', 'kill', 'u']);
+    expect(norms('a. b. c. d')).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
