@@ -7,14 +7,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { compileLexicons } from '../../src/lexicon/compile.js';
 import { diffLexicons } from '../../src/lexicon/diff.js';
 import { captureIo } from '../helpers/cli.js';
+import { testRule as rule } from '../helpers/lexicon.js';
 
-const rule = (id: string, body: string) => `  - id: ${id}
-    description: test rule ${id}
-    severity: moderate
-${body}
-    mustMatch: ["x"]
-    mustNotMatch: ["y"]
-`;
 const file = (category: string, rules: string) => `category: ${category}\npolicy: 000_test.txt 1.1\nrules:\n${rules}`;
 
 let dir: string;

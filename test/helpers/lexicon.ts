@@ -32,3 +32,14 @@ export function hitsIn(lexicon: CompiledLexicon, text: string, field = 'body'): 
 export function lexiconFile(rules: string, header = 'category: test.cat\npolicy: 000_test.txt 1.1\n'): string {
   return `${header}rules:\n${rules}`;
 }
+
+/** One rule in lexicon YAML (a list item under `rules:`), with `body` giving its terms and the rest. */
+export function testRule(id: string, body: string): string {
+  return `  - id: ${id}
+    description: test rule ${id}
+    severity: moderate
+${body}
+    mustMatch: ["x"]
+    mustNotMatch: ["y"]
+`;
+}

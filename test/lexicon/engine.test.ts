@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileYaml, hitsIn, lexiconFile } from '../helpers/lexicon.js';
+import { compileYaml, hitsIn, lexiconFile, testRule as rule } from '../helpers/lexicon.js';
 
-const rule = (id: string, body: string) => `  - id: ${id}
-    description: test rule ${id}
-    severity: moderate
-${body}
-    mustMatch: ["x"]
-    mustNotMatch: ["y"]
-`;
 
 describe('lexicon engine', () => {
   const lexicon = compileYaml({
