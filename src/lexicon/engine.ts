@@ -173,6 +173,41 @@ export function evaluateRules(lexicon: CompiledLexicon, fields: readonly Analyse
   return traceRules(lexicon, fields).flatMap((trace) => (trace.hit ? [trace.hit] : []));
 }
 
+export interface RuleScore {
+  rule: CompiledRule;
+  hits: RuleHit[];
+  /** To 3 decimals, as reported. */
+  score: number;
+}
+
+/**
+ * Each rule's hits and score: hits combine as independent evidence, except that a `distinct`
+ * rule counts each different phrase once (its best hit).
+ */
+export function scoreRules(hits: readonly RuleHit[], fields: readonly AnalysedField[]): RuleScore[] {
+  const byRule = new Map<CompiledRule, RuleHit[]>();
+  for (const hit of hits) byRule.set(hit.rule, [...(byRule.get(hit.rule) ?? []), hit]);
+  return [...byRule].map(([rule, ruleHits]) => {
+    let scores: Iterable<number> = ruleHits.map((h) => h.score);
+    if (rule.distinct) {
+      const best = new Map<string, number>();
+      for (const hit of ruleHits) {
+        const words = fields[hit.span.field]!.tokens.slice(hit.span.first, hit.span.last + 1).map((t) => t.norm).join(' ');
+        best.set(words, Math.max(best.get(words) ?? 0, hit.score));
+      }
+      scores = best.values();
+    }
+    return { rule, hits: ruleHits, score: Number(combineScores(scores).toFixed(3)) };
+  });
+}
+
+/** Each category's score: its rules' scores combined as independent evidence. */
+export function scoreCategories(rules: readonly RuleScore[]): Map<string, number> {
+  const byCategory = new Map<string, number[]>();
+  for (const { rule, score } of rules) byCategory.set(rule.category, [...(byCategory.get(rule.category) ?? []), score]);
+  return new Map([...byCategory].map(([category, scores]) => [category, combineScores(scores)]));
+}
+
 /** Independent pieces of evidence combined: 1 - (1 - a)(1 - b)... */
 export function combineScores(scores: Iterable<number>): number {
   let miss = 1;

@@ -5,7 +5,7 @@
  */
 import { analyseField } from '../scan/analyse.js';
 import type { CompiledLexicon, CompiledRule } from './compile.js';
-import { combineScores, evaluateRules } from './engine.js';
+import { evaluateRules, scoreCategories, scoreRules } from './engine.js';
 import { parsePattern } from './pattern.js';
 
 export interface LintWarning {
@@ -64,14 +64,12 @@ export function findConflicts(lexicon: CompiledLexicon): LintWarning[] {
     for (const example of rule.mustNotMatch) {
       // The rule's own hit is its example failing (kestrel lexicon test); a conflict is the rest of
       // the category reporting the example, and weak rules hit without reporting anything.
-      const hits = evaluateRules(lexicon, [analyseField({ field: 'body', text: example, quoted: [] })]).filter(
-        (h) => h.rule.category === rule.category && h.rule !== rule,
-      );
-      const byRule = new Map<CompiledRule, number[]>();
-      for (const hit of hits) byRule.set(hit.rule, [...(byRule.get(hit.rule) ?? []), hit.score]);
-      const categoryScore = combineScores([...byRule.values()].map((scores) => combineScores(scores)));
+      const field = analyseField({ field: 'body', text: example, quoted: [] });
+      const hits = evaluateRules(lexicon, [field]).filter((h) => h.rule.category === rule.category && h.rule !== rule);
+      const others = scoreRules(hits, [field]);
+      const categoryScore = scoreCategories(others).get(rule.category) ?? 0;
       if (categoryScore < (lexicon.thresholds.get(rule.category) ?? 0.5)) continue;
-      for (const other of byRule.keys()) {
+      for (const { rule: other } of others) {
         warnings.push({
           origin: rule.origin,
           rule: rule.id,

@@ -123,14 +123,7 @@ export type Analyser = (raw: Buffer) => Promise<AnalysedMessage>;
 
 export function createAnalyser(config: KestrelConfig): Analyser {
   const directory = createDirectory(config.trust);
-  const limits = {
-    maxTextChars: config.scan.maxTextChars,
-    maxHtmlChars: config.scan.maxHtmlChars,
-    maxAttachmentBytes: config.scan.maxAttachmentBytes,
-    maxAttachments: config.scan.maxAttachments,
-    maxDepth: config.scan.maxDepth,
-  };
-  return async (raw) => analyseMessage(toMessage(await parseMail(raw, limits), directory));
+  return async (raw) => analyseMessage(toMessage(await parseMail(raw, config.scan), directory));
 }
 
 export function detectorContext(config: KestrelConfig): DetectorContext {

@@ -2,8 +2,8 @@
  * The lexicon detector: rule hits become findings, grouped per rule, and a category is reported
  * only when its combined score reaches the category's threshold (weak signals need company).
  */
-import type { CompiledLexicon, CompiledRule } from '../../lexicon/compile.js';
-import { combineScores, evaluateRules, type RuleHit } from '../../lexicon/engine.js';
+import type { CompiledLexicon } from '../../lexicon/compile.js';
+import { evaluateRules, scoreCategories, scoreRules, type RuleHit, type RuleScore } from '../../lexicon/engine.js';
 import { makeEvidence } from '../evidence.js';
 import type { RuleCondition } from '../../lexicon/schema.js';
 import { highestSeverity, type AnalysedMessage, type Detector, type DetectorContext, type Finding } from '../types.js';
@@ -20,24 +20,7 @@ export function fitsCondition(when: RuleCondition | undefined, message: Analysed
 /** Enough evidence to judge a finding; more would only keep more of the message. */
 const MAX_EVIDENCE_PER_FINDING = 5;
 
-/** The matched words of a hit, as normalised tokens: what makes two hits the same signal. */
-function matchedWords(hit: RuleHit, message: AnalysedMessage): string {
-  const tokens = message.fields[hit.span.field]!.tokens;
-  return tokens.slice(hit.span.first, hit.span.last + 1).map((t) => t.norm).join(' ');
-}
-
-/** The rule's score: hits combined as independent evidence, or for `distinct` rules the best hit of each different phrase. */
-function ruleScore(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessage): number {
-  if (!rule.distinct) return combineScores(hits.map((h) => h.score));
-  const best = new Map<string, number>();
-  for (const hit of hits) {
-    const words = matchedWords(hit, message);
-    best.set(words, Math.max(best.get(words) ?? 0, hit.score));
-  }
-  return combineScores(best.values());
-}
-
-function findingFor(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessage, context: DetectorContext): Finding {
+function findingFor({ rule, hits, score }: RuleScore, message: AnalysedMessage, context: DetectorContext): Finding {
   const strongest = [...hits].sort((a, b) => b.score - a.score).slice(0, MAX_EVIDENCE_PER_FINDING);
   strongest.sort((a, b) => a.span.field - b.span.field || a.span.first - b.span.first);
   return {
@@ -45,7 +28,7 @@ function findingFor(rule: CompiledRule, hits: RuleHit[], message: AnalysedMessag
     description: rule.description,
     category: rule.category,
     severity: highestSeverity(hits.map((h) => h.severity))!,
-    score: Number(ruleScore(rule, hits, message).toFixed(3)),
+    score,
     policy: rule.policy,
     evidence: strongest.map(({ span }) => {
       const field = message.fields[span.field]!;
@@ -68,18 +51,12 @@ export function scoreHits(
   message: AnalysedMessage,
   context: DetectorContext,
 ): { findings: Finding[]; categories: CategoryScore[] } {
-  const byRule = new Map<CompiledRule, RuleHit[]>();
-  for (const hit of hits) {
-    if (!fitsCondition(hit.rule.when, message)) continue;
-    const list = byRule.get(hit.rule) ?? [];
-    list.push(hit);
-    byRule.set(hit.rule, list);
-  }
-  const findings = [...byRule].map(([rule, ruleHits]) => findingFor(rule, ruleHits, message, context));
-  const scores = new Map<string, number[]>();
-  for (const finding of findings) scores.set(finding.category, [...(scores.get(finding.category) ?? []), finding.score]);
-  const categories = [...scores].map(([category, list]) => {
-    const score = combineScores(list);
+  const rules = scoreRules(
+    hits.filter((hit) => fitsCondition(hit.rule.when, message)),
+    message.fields,
+  );
+  const findings = rules.map((rule) => findingFor(rule, message, context));
+  const categories = [...scoreCategories(rules)].map(([category, score]) => {
     const threshold = lexicon.thresholds.get(category) ?? 0.5;
     return { category, score, threshold, reported: score >= threshold };
   });
