@@ -136,6 +136,36 @@ const scanSchema = z.strictObject({
   excerptContext: z.number().int().min(0).default(40),
 });
 
+/** Who a message with personal data goes to, worst first; see the personal-data detector. */
+export const AUDIENCES = ['personal', 'pupil', 'external', 'partner', 'inbound', 'internal'] as const;
+export type Audience = (typeof AUDIENCES)[number];
+
+/** Personal data is never `urgent`: that level pages a person about a child at risk. */
+const severity = z.enum(['minor', 'moderate', 'severe']);
+
+const personalDataSchema = z.strictObject({
+  /**
+   * Severity of an identifier (UPN, NHS, bank, credentials) by where the message goes. Contact
+   * details (phone, address) are one step lower, special category data and bulk records one step
+   * higher, never above `severe` and never below `minor`; internal mail stays `minor` unless it
+   * carries bulk special category data.
+   */
+  audienceSeverity: z
+    .strictObject({
+      personal: severity.default('severe'),
+      pupil: severity.default('severe'),
+      external: severity.default('moderate'),
+      partner: severity.default('moderate'),
+      inbound: severity.default('minor'),
+      internal: severity.default('minor'),
+    })
+    .prefault({}),
+  /** Rows of people's data that make a table bulk records. */
+  bulkRows: z.number().int().min(2).default(5),
+  /** External addresses in To/Cc (not Bcc) that make an outbound message expose its recipients. */
+  exposedRecipients: z.number().int().min(2).default(10),
+});
+
 const routeSchema = z.strictObject({
   categories: z.array(categoryPattern).min(1),
   minSeverity: z.enum(SEVERITIES).default('minor'),
@@ -167,6 +197,7 @@ export const kestrelConfigSchema = z.strictObject({
    */
   contextSeverity: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.enum(SEVERITIES)).default(() => ({})),
   scan: scanSchema.prefault({}),
+  personalData: personalDataSchema.prefault({}),
   // Given routes replace the defaults wholesale: merging would make a removed route impossible.
   routes: z.record(z.string().trim().min(1), routeSchema).default(defaultRoutes),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),

@@ -8,6 +8,7 @@ import { compileLexicons, type CompiledLexicon } from '../lexicon/compile.js';
 import { BUILTIN_LEXICONS } from '../paths.js';
 import { analyseMessage } from './analyse.js';
 import { createLexiconDetector } from './detectors/lexicon.js';
+import { createPersonalDataDetector } from './detectors/personal-data/detector.js';
 import { parseMail, type ParsedAddress, type ParsedMail } from './parse/parse.js';
 import {
   highestSeverity,
@@ -114,7 +115,7 @@ function notScanned(message: Message): Pick<ScanReport, 'attachmentsNotScanned'>
 export interface ScannerOptions {
   /** Compiled lexicon to share between scanners; loaded from the config when absent. */
   lexicon?: CompiledLexicon;
-  /** Detectors in addition to the lexicon detector. */
+  /** Detectors in addition to the lexicon and personal-data detectors. */
   detectors?: Detector[];
 }
 
@@ -148,7 +149,11 @@ export function reportFor(message: AnalysedMessage, findings: Finding[], routes:
 
 export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
   const analyse = createAnalyser(config);
-  const detectors = [createLexiconDetector(options.lexicon ?? loadLexicon(config)), ...(options.detectors ?? [])];
+  const detectors = [
+    createLexiconDetector(options.lexicon ?? loadLexicon(config)),
+    createPersonalDataDetector(config),
+    ...(options.detectors ?? []),
+  ];
   const context = detectorContext(config);
   return {
     async scan(raw) {

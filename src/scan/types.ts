@@ -101,6 +101,11 @@ export interface Evidence {
   excerpt: string;
   /** Set when the match is in quoted or forwarded history rather than the sender's own words. */
   quoted?: boolean;
+  /**
+   * Set when identifying characters of personal data in `match` and `excerpt` are replaced by `*`
+   * (`match` is then the masked `text.slice(start, end)`): the unmasked value is never kept.
+   */
+  masked?: boolean;
 }
 
 export interface Finding {
