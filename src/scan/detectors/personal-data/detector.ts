@@ -24,6 +24,8 @@ export interface CheckContext {
   settings: KestrelConfig['personalData'];
   trustDomains: readonly string[];
   partnerDomains: ReadonlySet<string>;
+  /** Consumer mail domains (gmail.com, ...), from the trust config. */
+  personalDomains: ReadonlySet<string>;
   /** Every value the recognizers accepted, per field, for checks that count them (bulk records). */
   hits: readonly PersonalDataHit[];
   views: readonly FieldView[];
@@ -77,6 +79,7 @@ export function createPersonalDataDetector(config: KestrelConfig, options: Perso
   const checks = (options.checks ?? MESSAGE_CHECKS).filter((c) => !isDisabled(c.id, config.disableRules));
   const settings = config.personalData;
   const partnerDomains = new Set(config.trust.partnerDomains);
+  const personalDomains = new Set(config.trust.personalDomains);
   return {
     id: 'personal_data',
     detect(message: AnalysedMessage, context: DetectorContext): Finding[] {
@@ -122,6 +125,7 @@ export function createPersonalDataDetector(config: KestrelConfig, options: Perso
         settings,
         trustDomains: config.trust.domains,
         partnerDomains,
+        personalDomains,
         hits,
         views,
         evidence,
