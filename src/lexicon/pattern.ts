@@ -8,6 +8,7 @@
  *   ..N         up to N words of anything (N from 1 to 5)
  *   {a|b c|}    one of the alternatives; each may be several words or empty (optional)
  *   @name       any phrase of the named set (a `sets:` entry in any lexicon file)
+ *   <class>     any word of a class the analyser marks: <name> (a person's name), <number>
  *
  * A pattern parses into a tree (tokens, choices, gaps) that the matcher compiles into a small
  * automaton; it is never expanded into every sequence it can match, so alternatives, gaps and sets
@@ -27,6 +28,13 @@ export type TokenSpec =
 export type PatternItem = { kind: 'token'; spec: TokenSpec } | { kind: 'choice'; options: PatternItem[][] } | { kind: 'gap'; max: number };
 
 export class PatternError extends Error {}
+
+/**
+ * Word classes the analyser adds to a token's spellings (src/scan/word-classes.ts). The angle
+ * brackets cannot occur in a token cut from text, so a class never matches a written word.
+ */
+export const WORD_CLASSES = ['<name>', '<number>'] as const;
+export type WordClass = (typeof WORD_CLASSES)[number];
 
 const MIN_PREFIX = 3;
 const MAX_GAP = 5;
@@ -52,6 +60,12 @@ const token = (spec: TokenSpec): PatternItem => ({ kind: 'token', spec });
 
 function parseAtom(atom: string, pattern: string): PatternItem[] {
   if (atom === '_') return [token({ kind: 'any' })];
+  if (atom.startsWith('<')) {
+    if (!WORD_CLASSES.includes(atom as WordClass)) {
+      throw new PatternError(`"${atom}" in "${pattern}" is not a word class (${WORD_CLASSES.join(', ')})`);
+    }
+    return [token({ kind: 'word', words: [atom] })];
+  }
   const gap = /^\.\.(\d+)$/.exec(atom);
   if (gap) {
     const n = Number(gap[1]);

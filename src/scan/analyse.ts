@@ -1,6 +1,7 @@
 /** Normalise and tokenise every text field, keeping token offsets in the field's original text. */
 import { isInvisible, normalise } from './normalise.js';
 import { tokenise } from './tokenise.js';
+import { markWordClasses } from './word-classes.js';
 import type { AnalysedField, AnalysedMessage, Message, TextField, Token } from './types.js';
 
 function markQuoted(tokens: Token[], quoted: TextField['quoted']): void {
@@ -40,6 +41,7 @@ export function analyseField(field: TextField): AnalysedField {
     token.end = end;
   }
   markQuoted(tokens, field.quoted);
+  markWordClasses(tokens, text);
   return { ...field, tokens };
 }
 

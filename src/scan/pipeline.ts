@@ -9,6 +9,7 @@ import { BUILTIN_LEXICONS } from '../paths.js';
 import { analyseMessage } from './analyse.js';
 import { createLexiconDetector } from './detectors/lexicon.js';
 import { createPersonalDataDetector } from './detectors/personal-data/detector.js';
+import { withAudienceSeverity } from './detectors/personal-data/severity.js';
 import { parseMail, type ParsedAddress, type ParsedMail } from './parse/parse.js';
 import {
   highestSeverity,
@@ -150,7 +151,7 @@ export function reportFor(message: AnalysedMessage, findings: Finding[], routes:
 export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
   const analyse = createAnalyser(config);
   const detectors = [
-    createLexiconDetector(options.lexicon ?? loadLexicon(config)),
+    withAudienceSeverity(createLexiconDetector(options.lexicon ?? loadLexicon(config)), config),
     createPersonalDataDetector(config),
     ...(options.detectors ?? []),
   ];

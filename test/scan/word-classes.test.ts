@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { analyseField } from '../../src/scan/analyse.js';
+
+function classed(text: string, wordClass: string): string[] {
+  return analyseField({ field: 'body', text, quoted: [] })
+    .tokens.filter((t) => t.variants.includes(wordClass))
+    .map((t) => text.slice(t.start, t.end));
+}
+
+describe('word classes', () => {
+  it('marks first names, surnames beside them, and school names compromise lacks', () => {
+    expect(classed('Isla Morgan is on a child protection plan.', '<name>')).toEqual(['Isla', 'Morgan']);
+    expect(classed("Freya's mum rang; Chloe Okonkwo is off today.", '<name>')).toEqual(["Freya's", 'Chloe', 'Okonkwo']);
+    expect(classed('Can you check Callum’s care plan?', '<name>')).toEqual(['Callum’s']);
+  });
+
+  it('leaves ordinary capitalised words, lower-case names and acronyms alone', () => {
+    expect(classed('Will you cover 9X2? Please bring the SEN register.', '<name>')).toEqual([]);
+    expect(classed('the poppy appeal starts in summer', '<name>')).toEqual([]);
+    expect(classed('ISLA MORGAN', '<name>')).toEqual([]);
+  });
+
+  it('marks numbers', () => {
+    expect(classed('Room 14 at 9 then B12', '<number>')).toEqual(['14', '9']);
+  });
+});
