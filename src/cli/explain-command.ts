@@ -8,6 +8,8 @@ import type { KestrelConfig } from '../config/schema.js';
 import type { CompiledRule, TermGroupRef } from '../lexicon/compile.js';
 import { traceRules, type RuleTrace, type TokenSpan } from '../lexicon/engine.js';
 import { fitsCondition, scoreHits } from '../scan/detectors/lexicon.js';
+import { createPersonalDataDetector } from '../scan/detectors/personal-data/detector.js';
+import { rateLexiconFindings } from '../scan/detectors/personal-data/severity.js';
 import { createAnalyser, detectorContext, loadLexicon, reportFor } from '../scan/pipeline.js';
 import type { AnalysedMessage } from '../scan/types.js';
 import { isFailure, readMessages } from '../sources/index.js';
@@ -61,6 +63,7 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
   const lexicon = loadLexicon(config);
   const analyse = createAnalyser(config);
   const context = detectorContext(config);
+  const personalData = createPersonalDataDetector(config);
   let failed = 0;
   for await (const item of readMessages(options.paths, { maxMessageBytes: config.scan.maxMessageBytes })) {
     const name = item.index === undefined ? item.file : `${item.file}#${item.index}`;
@@ -73,7 +76,8 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
     const message = await analyse(item.raw);
     const traces = traceRules(lexicon, message.fields);
     const { findings, categories } = scoreHits(lexicon, traces.flatMap((t) => (t.hit ? [t.hit] : [])), message, context);
-    const report = reportFor(message, findings, config.routes, performance.now() - started);
+    const dataFindings = personalData.detect(message, context);
+    const report = reportFor(message, [...rateLexiconFindings(findings, message, config), ...dataFindings], config.routes, performance.now() - started);
     if (options.json) {
       const rules = traces.map((t) => ({ rule: t.rule.id, category: t.rule.category, at: quoteSpan(message, t.anchor), outcome: t.hit && !fitsCondition(t.rule.when, message) ? 'when' : t.outcome, score: t.hit?.score, severity: t.hit?.severity }));
       io.stdout.write(`${JSON.stringify({ file: item.file, ...(item.index === undefined ? {} : { index: item.index }), rules, categories, report })}\n`);
@@ -88,6 +92,8 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
       ...traces.flatMap((t) => explainTrace(t, message)),
       ...(categories.length ? ['categories:'] : []),
       ...categories.map((c) => `  ${c.category}: ${c.score.toFixed(2)} ${c.reported ? '>=' : '<'} threshold ${c.threshold}: ${c.reported ? 'reported' : 'not reported'}`),
+      ...(dataFindings.length ? ['personal data (values masked):'] : []),
+      ...dataFindings.map((f) => `  - ${f.rule} (${f.severity}): ${f.description}; ${f.evidence.map((e) => `${e.field} "${e.excerpt}"`).join(', ')}`),
       report.flagged ? `verdict: flagged, ${report.severity}; routes: ${report.routes.join(', ') || 'none'}` : 'verdict: not flagged',
       '',
     ];

@@ -79,6 +79,16 @@ describe('kestrel explain', () => {
     expect(four).toMatch(/safety\.bullying: 0\.30 < threshold 0\.5: not reported/);
   });
 
+  it('lists personal data with masked values and the reason each was accepted', async () => {
+    const file = join(dir, 'referral.eml');
+    writeFileSync(file, 'From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\nFor the referral: NHS number 943 476 5919, thanks.\r\n');
+    const { stdout } = await run(['explain', '--config', configFile, file]);
+    expect(stdout).toMatch(/personal data \(values masked\):\n  - personal_data\.nhs_number \(minor\): .*check digits valid, near "nhs number"/);
+    expect(stdout).toContain('943 *** ****');
+    expect(stdout).not.toContain('5919');
+    expect(stdout).toMatch(/verdict: flagged, minor; routes: dpo/);
+  });
+
   it('prints one JSON object per message with --json', async () => {
     const { stdout } = await run(['explain', '--json', '--config', configFile, join(mail, '2.eml')]);
     const line = JSON.parse(stdout) as { rules: Array<{ rule: string; outcome: string }>; report: { flagged: boolean } };

@@ -65,18 +65,24 @@ function phraseWords(phrase: string): string[] {
   return words;
 }
 
-/** The first of `phrases` that occurs as consecutive words in `words`, if any. */
+/** The longest of `phrases` that occurs as consecutive words in `words`, if any. */
 export function findPhrase(words: readonly string[], phrases: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestLength = 0;
   for (const phrase of phrases) {
     const wanted = phraseWords(phrase);
-    if (wanted.length === 0) continue;
+    if (wanted.length <= bestLength) continue;
     for (let i = 0; i + wanted.length <= words.length; i++) {
       let j = 0;
       while (j < wanted.length && words[i + j] === wanted[j]) j++;
-      if (j === wanted.length) return phrase;
+      if (j === wanted.length) {
+        best = phrase;
+        bestLength = wanted.length;
+        break;
+      }
     }
   }
-  return undefined;
+  return best;
 }
 
 export class FieldView {

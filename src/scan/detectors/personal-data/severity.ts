@@ -3,7 +3,7 @@
  * serious breach when it goes to a personal Gmail address or to a pupil.
  */
 import type { Audience, KestrelConfig } from '../../../config/schema.js';
-import { SEVERITIES, severityRank, type AnalysedMessage, type Detector, type Party, type Severity } from '../../types.js';
+import { SEVERITIES, severityRank, type AnalysedMessage, type Detector, type Finding, type Party, type Severity } from '../../types.js';
 import type { Sensitivity } from './recognizer.js';
 
 export type AudienceSeverity = KestrelConfig['personalData']['audienceSeverity'];
@@ -58,15 +58,16 @@ export function personalDataSeverity(
  * Lexicon rules in `personal_data.*` categories (special category data) are rated like the
  * recognizers' findings: by where the message goes, as special category data.
  */
+export function rateLexiconFindings(findings: Finding[], message: AnalysedMessage, config: KestrelConfig): Finding[] {
+  if (!findings.some((f) => f.category.startsWith('personal_data.'))) return findings;
+  const audience = audienceOf(message, new Set(config.trust.partnerDomains));
+  const severity = personalDataSeverity('special', audience, config.personalData.audienceSeverity);
+  return findings.map((f) => (f.category.startsWith('personal_data.') ? { ...f, severity } : f));
+}
+
 export function withAudienceSeverity(detector: Detector, config: KestrelConfig): Detector {
-  const partnerDomains = new Set(config.trust.partnerDomains);
   return {
     id: detector.id,
-    detect(message, context) {
-      const findings = detector.detect(message, context);
-      if (!findings.some((f) => f.category.startsWith('personal_data.'))) return findings;
-      const severity = personalDataSeverity('special', audienceOf(message, partnerDomains), config.personalData.audienceSeverity);
-      return findings.map((f) => (f.category.startsWith('personal_data.') ? { ...f, severity } : f));
-    },
+    detect: (message, context) => rateLexiconFindings(detector.detect(message, context), message, config),
   };
 }

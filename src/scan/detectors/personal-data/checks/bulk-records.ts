@@ -16,6 +16,9 @@ const POLICY = '000_84beb20efc1da5e6.txt 11.1';
 /** Column headers that say a row is about a person. */
 const PERSON_COLUMNS = ['name', 'full name', 'first name', 'forename', 'forenames', 'surname', 'last name', 'legal name', 'pupil', 'student', 'child', 'learner', 'parent', 'carer', 'staff member', 'employee'];
 
+/** A cheap test before looking for tables: a field with neither a person column nor enough values has none worth reporting. */
+const PERSON_HEADER_HINT = /\b(?:name|names|forenames?|surname|pupil|student|child|learner|parent|carer|staff member|employee)\b/i;
+
 /** Column headers of personal data, by the label a reviewer reads. */
 const DATA_COLUMNS: ReadonlyArray<{ label: string; words: readonly string[]; special?: boolean }> = [
   { label: 'date of birth', words: ['dob', 'd o b', 'date of birth', 'birth date', 'birthday'] },
@@ -107,7 +110,8 @@ export const bulkRecords: MessageCheck = {
     context.views.forEach((view, field) => {
       const hits = context.hits.filter((h) => h.field === field);
       const dataLines = linesWithData(view, hits);
-      for (const table of tablesOf(view, field)) {
+      const worthLooking = dataLines.size >= minRows || PERSON_HEADER_HINT.test(view.text);
+      for (const table of worthLooking ? tablesOf(view, field) : []) {
         if (table.rows < minRows) continue;
         const first = view.lineIndexAt(table.headerStart);
         let rowsWithHits = 0;
