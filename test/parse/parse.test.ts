@@ -356,7 +356,7 @@ function multipartMixed(...parts: string[][]): Buffer {
 const BODY_PART = ['Content-Type: text/plain', '', 'See attached.'];
 
 describe('parseMail: attachments', () => {
-  it('extracts CSV text in its declared charset and lists a PDF as skipped', async () => {
+  it('extracts CSV text in its declared charset and lists a damaged PDF as skipped', async () => {
     const mail = await parseMail(
       multipartMixed(
         BODY_PART,
@@ -380,7 +380,7 @@ describe('parseMail: attachments', () => {
     expect(field(mail, 'body').text).toBe('See attached.\n');
     expect(mail.attachments).toEqual([
       { filename: 'marks.csv', contentType: 'text/csv', size: 16, textField: 'attachment:0' },
-      { filename: 'letter.pdf', contentType: 'application/pdf', size: 13, skipped: 'no text extractor for application/pdf' },
+      { filename: 'letter.pdf', contentType: 'application/pdf', size: 13, skipped: 'unreadable: damaged PDF (no valid structure)' },
     ]);
     expect(field(mail, 'attachment:0')).toEqual({
       field: 'attachment:0',

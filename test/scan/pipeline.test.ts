@@ -289,7 +289,7 @@ describe('attachments that were not read', () => {
     );
     const report = await scanner.scan(raw);
     expect(report.attachmentsNotScanned).toEqual([
-      { contentType: 'application/pdf', size: 9, reason: 'no text extractor for application/pdf' },
+      { contentType: 'application/pdf', size: 9, reason: 'unreadable: damaged PDF (no valid structure)' },
       { contentType: 'text/csv', size: 4096, reason: 'larger than the 1 KiB text-extraction limit' },
     ]);
     expect(JSON.stringify(report)).not.toContain('Jordan');

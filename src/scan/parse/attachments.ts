@@ -1,4 +1,5 @@
 import { decodeText } from './charset.js';
+import { createDocumentExtractor } from './documents/index.js';
 import { htmlToText } from './html-to-text.js';
 import type { TextRange } from './quotes.js';
 
@@ -92,8 +93,8 @@ const message: Extractor = {
   },
 };
 
-/** Add new extractors (pdf, docx, ...) here; the first match wins. */
-export const EXTRACTORS: readonly Extractor[] = [plainText, calendar, html, message];
+/** Add new extractors here; the first match wins. */
+export const EXTRACTORS: readonly Extractor[] = [plainText, calendar, html, message, createDocumentExtractor()];
 
 const byType = new Map<string, Extractor>();
 const byExtension = new Map<string, Extractor>();
@@ -103,7 +104,7 @@ for (const extractor of EXTRACTORS) {
 }
 
 /** Types whose bytes are never text, whatever the file is called. */
-const BINARY_TYPE = /^(?:image|audio|video|font|model)\/|^application\/pdf$/;
+const BINARY_TYPE = /^(?:image|audio|video|font|model)\//;
 
 /**
  * The extractor for a part: by content type, else by file extension (CSV arrives as

@@ -3,6 +3,7 @@ import type { Address, Attachment, Email, PostalMimeOptions } from 'postal-mime'
 import type { AttachmentInfo, TextField } from '../types.js';
 import { findExtractor, type ExtractResult, type ExtractedText } from './attachments.js';
 import { decodeText, printable, resolveCharset } from './charset.js';
+import { formatBytes, formatCount, sliceChars } from './format.js';
 import { htmlToText } from './html-to-text.js';
 import { scanMime, type MimeScan, type ScannedPart } from './mime-scan.js';
 import { clipRanges, findQuotedRanges, mergeRanges, shiftRanges, type TextRange } from './quotes.js';
@@ -406,25 +407,8 @@ function normaliseNewlines(text: string): string {
   return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
 }
 
-function sliceChars(text: string, max: number): string {
-  const last = text.charCodeAt(max - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
-}
-
 function quoteOrNone(boundary: string | undefined): string {
   return boundary === undefined ? '(none declared)' : `"${printable(boundary)}"`;
-}
-
-function formatCount(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-function formatBytes(n: number): string {
-  const KiB = 1024;
-  const MiB = KiB * 1024;
-  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
-  if (n >= KiB && n % KiB === 0) return `${n / KiB} KiB`;
-  return `${formatCount(n)} bytes`;
 }
 
 function errorMessage(err: unknown): string {
