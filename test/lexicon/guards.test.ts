@@ -34,6 +34,8 @@ const IDENTITY = [
 
 const SCUNTHORPE = [
   'The fixture against Scunthorpe has moved to Saturday.',
+  // Numbers among numbers are data, not the 14/88 slogan.
+  'Candidate,Score,Paper\n1488,14,88\n1489,88,14\n"Pupil 1488",14/02/2011,943 476 5919',
   'Staff cocktail evening at the Penistone Arms on Friday.',
   'We will assess the analysis in the Dickens essay next week.',
   'Trips to Sussex, Essex and Middlesex are planned for the summer.',

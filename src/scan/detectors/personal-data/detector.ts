@@ -19,6 +19,14 @@ export interface PersonalDataHit {
   candidate: Candidate;
 }
 
+/** A span a message check masks in its own evidence, besides the recognizers' values. */
+export interface MaskedSpan {
+  start: number;
+  end: number;
+  /** Same-length replacement, as `Recognizer.mask`. */
+  mask(value: string): string;
+}
+
 /** What message-level checks may read besides the message. */
 export interface CheckContext {
   settings: KestrelConfig['personalData'];
@@ -29,7 +37,8 @@ export interface CheckContext {
   /** Every value the recognizers accepted, per field, for checks that count them (bulk records). */
   hits: readonly PersonalDataHit[];
   views: readonly FieldView[];
-  evidence(field: number, start: number, end: number): Evidence;
+  /** Evidence with the recognizers' values masked, and `alsoMask`: values the check found itself. */
+  evidence(field: number, start: number, end: number, alsoMask?: readonly MaskedSpan[]): Evidence;
   /** Severity for data of this sensitivity, given where this message goes. */
   severityFor(sensitivity: Sensitivity, options?: { bulk?: boolean }): Severity;
 }
@@ -45,17 +54,35 @@ function isDisabled(id: string, disabled: readonly string[]): boolean {
   return disabled.some((d) => id === d || id.startsWith(`${d}.`));
 }
 
-/** Where two recognizers claim overlapping text, the higher score wins; on a tie, the earlier recognizer. */
-function settleOverlaps(hits: PersonalDataHit[]): PersonalDataHit[] {
+/**
+ * Where two recognizers claim overlapping text, the higher score wins; on a tie, the earlier
+ * recognizer. Values are swept in text order, so that only values in one cluster of overlapping
+ * spans are compared: a CSV attachment yields thousands of values, nearly all clusters of one.
+ */
+function settleOverlaps(hits: PersonalDataHit[], order: ReadonlyMap<Recognizer, number>): PersonalDataHit[] {
+  const byPosition = [...hits].sort((a, b) => a.field - b.field || a.candidate.start - b.candidate.start);
   const kept: PersonalDataHit[] = [];
-  const order = [...hits].sort((a, b) => b.candidate.score - a.candidate.score);
-  for (const hit of order) {
-    const clash = kept.some(
-      (k) => k.field === hit.field && k.candidate.start < hit.candidate.end && hit.candidate.start < k.candidate.end,
-    );
-    if (!clash) kept.push(hit);
+  let cluster: PersonalDataHit[] = [];
+  let clusterEnd = -1;
+  const settle = () => {
+    const ranked = [...cluster].sort((a, b) => b.candidate.score - a.candidate.score || order.get(a.recognizer)! - order.get(b.recognizer)!);
+    const winners: PersonalDataHit[] = [];
+    for (const hit of ranked) {
+      if (!winners.some((w) => w.candidate.start < hit.candidate.end && hit.candidate.start < w.candidate.end)) winners.push(hit);
+    }
+    kept.push(...winners.sort((a, b) => a.candidate.start - b.candidate.start));
+  };
+  for (const hit of byPosition) {
+    if (cluster.length > 0 && (hit.field !== cluster[0]!.field || hit.candidate.start >= clusterEnd)) {
+      settle();
+      cluster = [];
+    }
+    if (cluster.length === 0) clusterEnd = hit.candidate.end;
+    cluster.push(hit);
+    clusterEnd = Math.max(clusterEnd, hit.candidate.end);
   }
-  return kept.sort((a, b) => a.field - b.field || a.candidate.start - b.candidate.start);
+  if (cluster.length > 0) settle();
+  return kept;
 }
 
 /** The field's text with every accepted value masked in place (same length, so offsets hold). */
@@ -78,6 +105,7 @@ export function createPersonalDataDetector(config: KestrelConfig, options: Perso
   const recognizers = (options.recognizers ?? RECOGNIZERS).filter((r) => !isDisabled(r.id, config.disableRules));
   const checks = (options.checks ?? MESSAGE_CHECKS).filter((c) => !isDisabled(c.id, config.disableRules));
   const settings = config.personalData;
+  const priority = new Map(recognizers.map((r, i) => [r, i]));
   const partnerDomains = new Set(config.trust.partnerDomains);
   const personalDomains = new Set(config.trust.personalDomains);
   return {
@@ -90,14 +118,15 @@ export function createPersonalDataDetector(config: KestrelConfig, options: Perso
           for (const candidate of recognizer.find(view)) found.push({ recognizer, field, candidate });
         }
       });
-      const hits = settleOverlaps(found);
+      const hits = settleOverlaps(found, priority);
       const masked = new Map<number, string>();
-      const evidence = (field: number, start: number, end: number): Evidence => {
+      const evidence = (field: number, start: number, end: number, alsoMask: readonly MaskedSpan[] = []): Evidence => {
         let text = masked.get(field);
         if (text === undefined) {
           text = maskedText(message.fields[field]!.text, hits.filter((h) => h.field === field));
           masked.set(field, text);
         }
+        for (const span of alsoMask) text = text.slice(0, span.start) + span.mask(text.slice(span.start, span.end)) + text.slice(span.end);
         const ev = makeEvidence({ ...message.fields[field]!, text }, start, end, context.excerptContext);
         return text === message.fields[field]!.text ? ev : { ...ev, masked: true };
       };
