@@ -255,6 +255,11 @@ describe('the README demo: examples/', () => {
     expect(byName.get('02-pupil-message.eml')!.findings!.map((f) => f.rule)).toContain('self_harm.intent');
     expect(byName.get('01-trip-letter.eml')).toMatchObject({ flagged: false, findings: [] });
     expect(byName.get('03-html-newsletter.eml')).toMatchObject({ flagged: false, findings: [] });
+    // A class list sent home: for the DPO, not the monitor, with no UPN or date of birth in clear.
+    const classList = byName.get('04-class-list-home.eml')!;
+    expect(classList).toMatchObject({ flagged: true, severity: 'severe', routes: ['dpo'] });
+    expect(classList.categories).toEqual(expect.arrayContaining(['personal_data.bulk_records', 'personal_data.upn', 'personal_data.special_category']));
+    expect(JSON.stringify(classList)).not.toMatch(/V907401212041|14\/02\/2011/);
   });
 });
 

@@ -53,13 +53,21 @@ export interface ContextWords {
 
 export interface PatternSpec {
   name: string;
-  /** Must be global (`g`); the whole match is the value unless the pattern has a group named `value`. */
+  /**
+   * Must be global (`g`); the whole match is the value unless the pattern has a group named `value`.
+   * Add `d` when the value's text may also occur earlier in the match (`password: pass`).
+   */
   regex: RegExp;
   score: number;
 }
 
 export interface PatternRecognizerSpec extends Omit<Recognizer, 'find' | 'mask'> {
   patterns: readonly PatternSpec[];
+  /**
+   * Cheap test of the whole field (not global): a field it fails is skipped. For kinds reported only
+   * beside their label, so that a large attachment without the label costs one scan.
+   */
+  fieldMustMatch?: RegExp;
   /**
    * Check digits and format rules. `true` sets the score to `checkedScore`, `false` drops the value,
    * `undefined` keeps the pattern's score (no check exists for the kind).
@@ -104,11 +112,28 @@ export function maskValue(value: string, keep: { start: number; end: number }): 
   return out;
 }
 
+/**
+ * Does [start, end) overlap one of `sorted`: spans that do not overlap each other, sorted by start?
+ * A binary search, because a large CSV attachment yields thousands of values.
+ */
+function overlapsAny(sorted: readonly Candidate[], start: number, end: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.start < end) lo = mid + 1;
+    else hi = mid;
+  }
+  // The last span starting before `end` also ends last, the spans being disjoint.
+  return lo > 0 && sorted[lo - 1]!.end > start;
+}
+
 /** A recognizer made of regular expressions, a validation step and context words. */
 export function patternRecognizer(spec: PatternRecognizerSpec): Recognizer {
-  const { patterns, validate, exclude, context, checkedScore = 1, contextBoost = DEFAULT_CONTEXT_BOOST, threshold = DEFAULT_THRESHOLD } = spec;
+  const { patterns, fieldMustMatch, validate, exclude, context, checkedScore = 1, contextBoost = DEFAULT_CONTEXT_BOOST, threshold = DEFAULT_THRESHOLD } = spec;
   const keep = spec.keep ?? { start: 2, end: 1 };
   for (const p of patterns) if (!p.regex.global) throw new Error(`recognizer ${spec.id}: pattern ${p.name} must have the g flag`);
+  if (fieldMustMatch?.global) throw new Error(`recognizer ${spec.id}: fieldMustMatch must not have the g flag`);
   return {
     id: spec.id,
     kind: spec.kind,
@@ -120,7 +145,10 @@ export function patternRecognizer(spec: PatternRecognizerSpec): Recognizer {
     find(view) {
       const found: Candidate[] = [];
       const text = view.text;
+      if (fieldMustMatch && !fieldMustMatch.test(text)) return found;
       for (const pattern of patterns) {
+        // A global regex never returns overlapping matches, so only earlier patterns' values can clash.
+        const claimed = [...found].sort((a, b) => a.start - b.start);
         pattern.regex.lastIndex = 0;
         for (let m = pattern.regex.exec(text); m !== null; m = pattern.regex.exec(text)) {
           if (m[0] === '') {
@@ -128,9 +156,10 @@ export function patternRecognizer(spec: PatternRecognizerSpec): Recognizer {
             continue;
           }
           const value = m.groups?.['value'] ?? m[0];
-          const start = m.index + (m.groups?.['value'] !== undefined ? m[0].indexOf(value) : 0);
+          // The `d` flag gives the value's own offset; without it, its first occurrence in the match.
+          const start = m.indices?.groups?.['value']?.[0] ?? m.index + (m.groups?.['value'] !== undefined ? m[0].indexOf(value) : 0);
           const end = start + value.length;
-          if (found.some((c) => c.start < end && start < c.end)) continue;
+          if (overlapsAny(claimed, start, end)) continue;
           const valid = validate?.(value);
           if (valid === false) continue;
           if (exclude?.(view, start, end)) continue;
