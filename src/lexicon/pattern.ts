@@ -8,7 +8,8 @@
  *   ..N         up to N words of anything (N from 1 to 5)
  *   {a|b c|}    one of the alternatives; each may be several words or empty (optional)
  *   @name       any phrase of the named set (a `sets:` entry in any lexicon file)
- *   <class>     any word of a class the analyser marks: <name> (a person's name), <number>
+ *   <class>     any word of a class the analyser marks: <name> (a person's name), <name's> (a
+ *               name with a possessive 's), <number>
  *
  * A pattern parses into a tree (tokens, choices, gaps) that the matcher compiles into a small
  * automaton; it is never expanded into every sequence it can match, so alternatives, gaps and sets
@@ -33,7 +34,7 @@ export class PatternError extends Error {}
  * Word classes the analyser adds to a token's spellings (src/scan/word-classes.ts). The angle
  * brackets cannot occur in a token cut from text, so a class never matches a written word.
  */
-export const WORD_CLASSES = ['<name>', '<number>'] as const;
+export const WORD_CLASSES = ['<name>', "<name's>", '<number>'] as const;
 export type WordClass = (typeof WORD_CLASSES)[number];
 
 const MIN_PREFIX = 3;

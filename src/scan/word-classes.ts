@@ -1,5 +1,5 @@
 /**
- * Word classes that lexicon phrases can name (`<name>`, `<number>`): added to a token's spellings so
+ * Word classes that lexicon phrases can name (`<name>`, `<name's>`, `<number>`): added to a token's spellings so
  * the matcher needs nothing new. A rule about personal data needs to know that a sentence is about
  * an identifiable person ("Isla Morgan is on a child protection plan"), which a word list cannot say.
  *
@@ -72,6 +72,7 @@ export function markWordClasses(tokens: Token[], text: string): void {
     const beforeSurname = i + 1 < tokens.length && tags[i + 1] === 'LastName' && tokens[i + 1]!.sentence === token.sentence;
     if ((tag !== undefined && NAME_TAGS.has(tag)) || (tag === undefined && (afterFirstName || beforeSurname || possessiveName))) {
       withClass(token, '<name>');
+      if (POSSESSIVE.test(token.norm)) withClass(token, "<name's>");
     }
   }
 }

@@ -91,6 +91,8 @@ describe('a name in the subject', () => {
     const [named] = findingsOf(report, 'personal_data.subject_name');
     expect(named!.evidence[0]).toMatchObject({ field: 'subject', masked: true, match: 'T**** B*****' });
     expect(JSON.stringify(report)).not.toContain('Tyler');
+    const dashed = await scanner.scan(plainMail('Agenda attached.', { subject: 'Ruby Hartley - CP plan - core group 14 May' }));
+    expect(findingsOf(dashed, 'personal_data.subject_name')[0]!.evidence[0]!.match).toBe('R*** H******');
   });
 
   it('leaves names without a matter, matters without a name, and titled staff alone', async () => {

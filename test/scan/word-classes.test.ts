@@ -12,6 +12,7 @@ describe('word classes', () => {
     expect(classed('Isla Morgan is on a child protection plan.', '<name>')).toEqual(['Isla', 'Morgan']);
     expect(classed("Freya's mum rang; Chloe Okonkwo is off today.", '<name>')).toEqual(["Freya's", 'Chloe', 'Okonkwo']);
     expect(classed('Can you check Callum’s care plan?', '<name>')).toEqual(['Callum’s']);
+    expect(classed("Freya's mum rang; Chloe Okonkwo is off today.", "<name's>")).toEqual(["Freya's"]);
   });
 
   it('leaves ordinary capitalised words, lower-case names and acronyms alone', () => {

@@ -3,10 +3,13 @@ import type { Address, Attachment, Email, PostalMimeOptions } from 'postal-mime'
 import type { AttachmentInfo, TextField } from '../types.js';
 import { findExtractor, type ExtractResult, type ExtractedText } from './attachments.js';
 import { decodeText, printable, resolveCharset } from './charset.js';
+import { installFastBlob } from './fast-blob.js';
 import { formatBytes, formatCount, sliceChars } from './format.js';
 import { htmlToText } from './html-to-text.js';
 import { scanMime, type MimeScan, type ScannedPart } from './mime-scan.js';
 import { clipRanges, findQuotedRanges, mergeRanges, shiftRanges, type TextRange } from './quotes.js';
+
+installFastBlob();
 
 export interface ParseLimits {
   /** Longest text field kept for scanning, in UTF-16 code units. */

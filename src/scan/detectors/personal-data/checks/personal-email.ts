@@ -80,6 +80,7 @@ const SENDERS_OWN_WORDS = [
 ] as const;
 
 const POLICY = '002_ac353918cf928566.txt Data Security';
+const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
 const MAX_EVIDENCE = 5;
 
 function partyAddresses(message: AnalysedMessage): Set<string> {
@@ -107,6 +108,16 @@ function threadAddresses(views: readonly FieldView[]): Set<string> {
   return thread;
 }
 
+/** A cheap look at every `@`: most mail names no consumer-domain address, and the address regex is not cheap. */
+function mentionsPersonalDomain(text: string, personalDomains: ReadonlySet<string>): boolean {
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let end = at + 1;
+    while (end < text.length && DOMAIN_CHAR.test(text[end]!)) end++;
+    if (personalDomains.has(text.slice(at + 1, end).toLowerCase().replace(/\.+$/, ''))) return true;
+  }
+  return false;
+}
+
 /** `jo.smith@gmail.com` -> `**.*****@gmail.com`: the domain is why it is reported, the person is not shown. */
 export function maskEmail(address: string): string {
   const at = address.lastIndexOf('@');
@@ -116,12 +127,13 @@ export function maskEmail(address: string): string {
 export const personalEmail: MessageCheck = {
   id: 'personal_data.email_address',
   check(message, context: CheckContext): Finding[] {
-    if (context.personalDomains.size === 0 || !context.views.some((v) => v.text.includes('@'))) return [];
+    const candidates = context.views.map((view) => view.text.includes('@') && mentionsPersonalDomain(view.text, context.personalDomains));
+    if (!candidates.some(Boolean)) return [];
     const known = partyAddresses(message);
     for (const address of threadAddresses(context.views)) known.add(address);
     const found: Array<{ field: number; span: MaskedSpan; address: string; domain: string }> = [];
     context.views.forEach((view, field) => {
-      if (!view.text.includes('@')) return;
+      if (!candidates[field]) return;
       EMAIL.lastIndex = 0;
       for (let m = EMAIL.exec(view.text); m !== null; m = EMAIL.exec(view.text)) {
         const address = m[0].toLowerCase();

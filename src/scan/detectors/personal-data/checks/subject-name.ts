@@ -29,7 +29,10 @@ function maskName(name: string): string {
 function namesIn(subject: string, tokenNames: ReadonlyArray<{ start: number; end: number }>): Array<{ start: number; end: number }> {
   const spans = [...tokenNames];
   for (const person of nlp(subject).people().json({ offset: true }) as Array<{ offset?: { start: number; length: number } }>) {
-    if (person.offset) spans.push({ start: person.offset.start, end: person.offset.start + person.offset.length });
+    if (!person.offset) continue;
+    // compromise's offsets take in trailing punctuation ("Ruby Hartley -").
+    const text = subject.slice(person.offset.start, person.offset.start + person.offset.length);
+    spans.push({ start: person.offset.start, end: person.offset.start + text.replace(/[^\p{L}]+$/u, '').length });
   }
   spans.sort((a, b) => a.start - b.start);
   const merged: Array<{ start: number; end: number }> = [];

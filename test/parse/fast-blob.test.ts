@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { installFastBlob } from '../../src/scan/parse/fast-blob.js';
+
+installFastBlob();
+
+const bytes = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)];
+
+describe('the Blob installed for postal-mime', () => {
+  it('is still a Blob, with the bytes, size, type, text and slices of the native one', async () => {
+    const source = new Uint8Array([104, 105, 0, 255]);
+    const blob = new Blob(['é', source, source.buffer, new DataView(source.buffer, 1, 2)], { type: 'application/octet-stream' });
+    expect(blob).toBeInstanceOf(Blob);
+    expect(blob.size).toBe(2 + 4 + 4 + 2);
+    expect(blob.type).toBe('application/octet-stream');
+    expect(bytes(await blob.arrayBuffer())).toEqual([0xc3, 0xa9, 104, 105, 0, 255, 104, 105, 0, 255, 105, 0]);
+    expect(await blob.slice(0, 2).text()).toBe('é');
+    expect(bytes(await new Blob([blob, 'x']).arrayBuffer())).toEqual([...bytes(await blob.arrayBuffer()), 120]);
+  });
+
+  it('keeps the bytes as they were when it was made, and hands out copies', async () => {
+    const source = new Uint8Array([1, 2, 3]);
+    const blob = new Blob([source]);
+    source[0] = 9;
+    const first = await blob.arrayBuffer();
+    new Uint8Array(first)[1] = 9;
+    expect(bytes(await blob.arrayBuffer())).toEqual([1, 2, 3]);
+  });
+});
