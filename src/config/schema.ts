@@ -145,10 +145,11 @@ const severity = z.enum(['minor', 'moderate', 'severe']);
 
 const personalDataSchema = z.strictObject({
   /**
-   * Severity of an identifier (UPN, NHS, bank, credentials) by where the message goes. Contact
-   * details (phone, address) are one step lower, special category data and bulk records one step
-   * higher, never above `severe` and never below `minor`; internal mail stays `minor` unless it
-   * carries bulk special category data.
+   * Severity of an identifier (UPN, NHS, bank, credentials) by where the message goes. For mail
+   * leaving the trust, contact details (phone, address) are one step lower, special category data
+   * one step higher and bulk records one more (so a table of SEN needs to an outside club is two
+   * steps up), clamped to `minor`..`severe`. Internal and inbound mail keep their level whatever the
+   * data, except a table of special category data, one step higher.
    */
   audienceSeverity: z
     .strictObject({

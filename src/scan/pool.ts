@@ -18,6 +18,13 @@ export type WorkerReply = { id: number; report: ScanReport } | { id: number; err
 /** The message hit a per-message bound (time or memory) rather than failing to parse. */
 export class ScanLimitError extends Error {}
 
+/** Heap a message can take while it is decoded and analysed, per raw byte (UTF-16 text, copies). */
+const HEAP_BYTES_PER_RAW_BYTE = 3;
+
+function formatMb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
 export interface ScanPoolOptions {
   config: KestrelConfig;
   /** Worker threads; defaults to config.scan.jobs, where 0 means one per core. */
@@ -63,6 +70,13 @@ export class ScanPool {
   scan(raw: Buffer): Promise<ScanReport> {
     if (this.closed) return Promise.reject(new Error('scan pool is closed'));
     if (this.fatal) return Promise.reject(this.fatal);
+    const { memoryMb } = this.options.config.scan;
+    // Decoding takes several bytes of heap per raw byte. A thread that reaches its heap limit inside
+    // an allocation of external memory (a Buffer's backing store) is not stopped alone: V8 ends the
+    // whole process. A message that cannot fit is refused before it gets that far.
+    if (raw.length * HEAP_BYTES_PER_RAW_BYTE > memoryMb * 1024 * 1024) {
+      return Promise.reject(new ScanLimitError(`scan exceeded the ${memoryMb} MB memory limit (a ${formatMb(raw.length)} MB message needs more)`));
+    }
     // Transfer a private copy: a Buffer may share its memory with others (pooled or sliced from a
     // chunk), and transferring the caller's own memory would empty its Buffer under it.
     const own = new Uint8Array(raw);

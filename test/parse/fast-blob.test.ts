@@ -17,6 +17,18 @@ describe('the Blob installed for postal-mime', () => {
     expect(bytes(await new Blob([blob, 'x']).arrayBuffer())).toEqual([...bytes(await blob.arrayBuffer()), 120]);
   });
 
+  it('gives the same bytes for a Blob over the in-memory limit', async () => {
+    const big = new Uint8Array(2 * 1024 * 1024 + 3).map((_, i) => i % 251);
+    const joined = new Uint8Array(await new Blob([big, 'x']).arrayBuffer());
+    expect(joined.length).toBe(big.length + 1);
+    expect(joined[big.length - 1]).toBe(big[big.length - 1]);
+    expect(joined[big.length]).toBe(120);
+  });
+
+  it('takes any iterable of parts, as the native Blob does', async () => {
+    expect(await new Blob(new Set(['a', 'b']) as unknown as string[]).text()).toBe('ab');
+  });
+
   it('keeps the bytes as they were when it was made, and hands out copies', async () => {
     const source = new Uint8Array([1, 2, 3]);
     const blob = new Blob([source]);

@@ -48,6 +48,14 @@ describe('bulk records', () => {
   });
 });
 
+describe('bulk records: every table', () => {
+  it('reports each class list in a field, not only the first', async () => {
+    const scanner = createScanner(trustConfig());
+    const report = await scanner.scan(plainMail(`9R:\n\n${CLASS_LIST}\n\n9T:\n\n${CLASS_LIST.replace(/9R|9T|9W/g, '8X')}`));
+    expect(findingsOf(report, 'personal_data.bulk_records')).toHaveLength(2);
+  });
+});
+
 describe('wrong recipients', () => {
   const scanner = createScanner(trustConfig());
   const parents = Array.from({ length: 12 }, (_, i) => `parent${i}@gmail.com`);
@@ -83,8 +91,65 @@ describe('wrong recipients', () => {
   });
 });
 
+describe("a pupil's data sent to someone other than the contact the message names", () => {
+  const scanner = createScanner(trustConfig());
+  const LETTER = "Hi,\nAva Hall's DOB is 26/07/2011 on our records; please check before we submit the entry.\nParent email: jo.smith@gmail.com\nThanks";
+  const wrongContact = async (body: string, options: Parameters<typeof plainMail>[1] = {}) =>
+    findingsOf(await scanner.scan(plainMail(body, { to: ['amy.hall77@gmail.com'], ...options })), 'personal_data.misdirected');
+
+  it('reports the data sent to another mailbox, with both addresses masked', async () => {
+    const [finding] = await wrongContact(LETTER);
+    expect(finding).toBeDefined();
+    expect(finding!.description).toContain('sent to ***.******@gmail.com');
+    expect(finding!.description).toContain('names **.*****@gmail.com as the contact');
+    expect(finding!.severity).toBe('severe');
+    expect(finding!.evidence[0]).toMatchObject({ match: '**.*****@gmail.com', masked: true });
+    expect(JSON.stringify(finding)).not.toMatch(/jo\.smith|amy\.hall77/);
+  });
+
+  it("reads a parent word in the address's clause, or an e-mail column, about one family", async () => {
+    expect(await wrongContact("Ava's DOB is 26/07/2011. His mum's address is jo.smith@gmail.com if needed.")).toHaveLength(1);
+    const csv = 'Entries:\n\nName,DOB,Email\nAva Hall,26/07/2011,jo.smith@gmail.com\nLeo Hall,22/11/2013,jo.smith@gmail.com\n';
+    expect(await wrongContact(csv)).toHaveLength(1);
+    const families = Array.from({ length: 4 }, (_, i) => `Pupil ${i},1${i}/07/2011,family${i}@gmail.com`).join('\n');
+    expect(await wrongContact(`Entries:\n\nName,DOB,Email\n${families}\n`), 'a list of four families').toEqual([]);
+    expect(await wrongContact("Ava's DOB is 26/07/2011. For tutoring, email Mrs Jones at jones.tutor@gmail.com.")).toEqual([]);
+  });
+
+  it('leaves mail to the named contact alone, or with the contact among the recipients', async () => {
+    expect(await wrongContact(LETTER, { to: ['Jo.Smith@gmail.com'] })).toEqual([]);
+    expect(await wrongContact(LETTER, { cc: ['jo.smith@gmail.com'] })).toEqual([]);
+  });
+
+  it('needs a personal-data value, a staff sender, and a personal mailbox outside the trust as the recipient', async () => {
+    expect(await wrongContact(LETTER.replace(" DOB is 26/07/2011 on our records", ' entry form'))).toEqual([]);
+    expect(await wrongContact(LETTER, { to: [CLUB] })).toEqual([]);
+    expect(await wrongContact(LETTER, { to: ['duty.team@westvale.gov.uk'] })).toEqual([]);
+    expect(await wrongContact(LETTER, { to: [OTHER_TEACHER] })).toEqual([]);
+    expect(await wrongContact(LETTER, { from: CLUB })).toEqual([]);
+  });
+
+  it('does not count an address on the quoted thread or in a signature', async () => {
+    const reply =
+      "Thanks, Ava's DOB is 26/07/2011.\n\n________________________________\nFrom: Jo Smith <jo.smith@gmail.com>\nSent: Wednesday\nTo: Office <office@staff.oakfield.sch.uk>\n\nCan you confirm Ava's date of birth? Her mum's email is jo.smith@gmail.com now.";
+    expect(await wrongContact(reply)).toEqual([]);
+    const signed = "Ava's DOB is 26/07/2011, confirmed.\n\nKind regards,\nKaren Patel\nParent governor, k.patel.home@gmail.com";
+    expect(await wrongContact(signed)).toEqual([]);
+    expect(await wrongContact("Ava's DOB is 26/07/2011. As a parent myself, my email is k.patel.home@gmail.com.")).toEqual([]);
+  });
+});
+
 describe('a name in the subject', () => {
   const scanner = createScanner(trustConfig());
+
+  it('masks every name and any identifier in the subject, and reads lower-case "send" as a word', async () => {
+    const report = await scanner.scan(plainMail('Agenda attached.', { subject: 'PEP - Tyler Brooks and Ruby Hartley (LAC) UPN K336660215140' }));
+    const excerpt = findingsOf(report, 'personal_data.subject_name')[0]!.evidence[0]!.excerpt;
+    expect(excerpt).not.toContain('Ruby');
+    expect(excerpt).not.toContain('660215140');
+    const send = await scanner.scan(plainMail('Thanks.', { subject: 'Please send Jack the book' }));
+    expect(findingsOf(send, 'personal_data.subject_name')).toEqual([]);
+  });
 
   it('reports a pupil named beside a welfare matter, masking the name', async () => {
     const report = await scanner.scan(plainMail('Agenda attached.', { subject: 'PEP meeting - Tyler Brooks (LAC)' }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { patternRecognizer, type PatternRecognizerSpec } from '../../src/scan/detectors/personal-data/recognizer.js';
+import { maskValue, patternRecognizer, type PatternRecognizerSpec } from '../../src/scan/detectors/personal-data/recognizer.js';
 import { valuesFound } from './support.js';
 
 const BASE: Omit<PatternRecognizerSpec, 'patterns'> = {
@@ -29,5 +29,14 @@ describe('patternRecognizer', () => {
     });
     // The second pattern's `a123456b` encloses, `654321` equals and `777777c` overlaps a six-digit value.
     expect(valuesFound(layered, 'a123456b 654321 x9 777777c 42')).toEqual(['123456', '654321', '777777', 'x9', '42']);
+  });
+});
+
+describe('maskValue', () => {
+  it('keeps the UTF-16 length of a value with astral letters, so offsets after it stay true', () => {
+    const value = '𝐏𝐚𝐬𝐬𝐰𝐨𝐫𝐝𝟏𝟐𝟑';
+    const masked = maskValue(value, { start: 0, end: 0 });
+    expect(masked).toHaveLength(value.length);
+    expect(masked).toMatch(/^\*+$/);
   });
 });

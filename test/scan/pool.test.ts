@@ -108,13 +108,13 @@ describe('ScanPool', () => {
   });
 
   it('ends a message that needs more heap than scan.memoryMb with a ScanLimitError and carries on', async () => {
-    // Thirty MiB of text decodes to strings that alone exceed a 32 MiB heap: V8 stops the thread
+    // Ten MiB of text decodes to strings and tokens that exceed a 32 MiB heap: V8 stops the thread
     // (ERR_WORKER_OUT_OF_MEMORY). The time bound is out of reach so that memory is what ends it.
     const pool = openPool('scan:\n  memoryMb: 32\n  timeoutMs: 60000\n', 1);
     await pool.scan(message('warm', CLEAN_BODY)); // a 32 MiB thread can load the lexicons and scan ordinary mail
     const [original] = workersOf(pool);
 
-    const error = await pool.scan(hugeMessage(30)).then(
+    const error = await pool.scan(hugeMessage(10)).then(
       () => null,
       (e: unknown) => e,
     );
@@ -124,6 +124,17 @@ describe('ScanPool', () => {
     const after = await pool.scan(message('after', FLAGGED_BODY));
     expect(after.flagged).toBe(true);
     expect(workersOf(pool)[0]).not.toBe(original);
+  });
+
+  it('refuses a message too large for the heap before a thread takes it, and carries on', async () => {
+    // A thread that hits its limit allocating a Buffer's backing store would take the process down.
+    const pool = openPool('scan:\n  memoryMb: 32\n  timeoutMs: 60000\n', 1);
+    await pool.scan(message('warm', CLEAN_BODY));
+    const [original] = workersOf(pool);
+    await expect(pool.scan(hugeMessage(30))).rejects.toThrow(/^scan exceeded the 32 MB memory limit \(a 30\.\d MB message needs more\)$/);
+    expect((await pool.scan(message('after', FLAGGED_BODY))).flagged).toBe(true);
+    expect(workersOf(pool)[0]).toBe(original);
+    await pool.close();
   });
 
   it('close() rejects queued and in-flight work, terminates its threads and refuses more', async () => {

@@ -4,10 +4,14 @@
  * about half of all parsing time on the perf corpus. postal-mime offers no way to pass a decoder,
  * so Kestrel installs a Blob subclass whose `arrayBuffer()` concatenates the parts it was built
  * from in memory when they are plain bytes or strings. It is a real Blob (same constructor, every
- * other method inherited), so any other code that makes Blobs sees no difference but speed.
+ * other method inherited), so any other code that makes Blobs sees no difference but speed. The
+ * price is a second copy of the bytes while the Blob lives (up to 1 MiB; larger Blobs use the native
+ * reader): postal-mime reads each one at once and drops it. Importing the parser installs it (see parse.ts).
  */
 const NativeBlob = globalThis.Blob;
 const utf8 = new TextEncoder();
+
+const MAX_FAST_BYTES = 1024 * 1024;
 
 type BlobParts = ConstructorParameters<typeof Blob>[0];
 type BlobOptions = ConstructorParameters<typeof Blob>[1];
@@ -26,10 +30,13 @@ class ConcatenatingBlob extends NativeBlob {
 
   constructor(parts?: BlobParts, options?: BlobOptions) {
     super(parts ?? [], options);
-    // Parts that are Blobs, and `endings: 'native'`, keep the native path.
-    const list: readonly unknown[] = parts ?? [];
+    // Parts that are Blobs, any iterable that is not an array, and `endings: 'native'` keep the native path.
+    const list: readonly unknown[] = Array.isArray(parts) ? parts : parts === undefined ? [] : [null];
     const simple = list.every((p) => typeof p === 'string' || p instanceof ArrayBuffer || ArrayBuffer.isView(p));
-    this.#bytes = simple && options?.endings !== 'native' ? concatenate((list as Part[]).map(bytesOf)) : undefined;
+    // Large parts keep the native path too: the reader's cost is per call, not per byte, and a
+    // second copy of a big attachment could take a heap-limited worker thread past V8's limit in
+    // an allocation that ends the whole process rather than the thread.
+    this.#bytes = simple && options?.endings !== 'native' && this.size <= MAX_FAST_BYTES ? concatenate((list as Part[]).map(bytesOf)) : undefined;
   }
 
   override async arrayBuffer(): Promise<ArrayBuffer> {

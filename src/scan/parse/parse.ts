@@ -9,6 +9,7 @@ import { htmlToText } from './html-to-text.js';
 import { scanMime, type MimeScan, type ScannedPart } from './mime-scan.js';
 import { clipRanges, findQuotedRanges, mergeRanges, shiftRanges, type TextRange } from './quotes.js';
 
+// Every thread that parses mail gets the faster Blob postal-mime needs (fast-blob.ts says why).
 installFastBlob();
 
 export interface ParseLimits {

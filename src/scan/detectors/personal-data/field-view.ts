@@ -36,6 +36,8 @@ const SIGN_OFF =
 /** Header lines of a quoted or forwarded message: addresses here are the thread's, not shared data. */
 const QUOTE_HEADER = /^[\s>]*(?:(?:from|sent|to|cc|bcc|date|subject|reply-to)\s*:|-{2,}\s*(?:original|forwarded) message|begin forwarded message)|wrote:\s*$/i;
 const SIGNATURE_MAX_LINES = 15;
+/** Longer than any column title. */
+const MAX_HEADER_CELL = 40;
 
 /** Split one delimited row into cell spans, honouring double quotes (`"Smith, Jo",7A`). */
 function splitRow(text: string, line: Line, delimiter: string): Line[] {
@@ -206,18 +208,20 @@ export class FieldView {
   }
 
   /**
-   * The header of the column the position sits in, when its line is a row of a delimited table
+   * The header of the column the position sits in, when its line is a data row of a delimited table
    * (CSV, tab-separated paste): at least two rows of the same number of cells under a header row.
+   * A header cell longer than a column title is prose: two lines with a comma each pass for a table.
    */
   tableCell(position: number): TableCell | undefined {
     const index = this.lineIndexAt(position);
     const table = this.tableAt(index);
-    if (!table) return undefined;
+    if (!table || index === table.top) return undefined;
     const cells = splitRow(this.text, this.lines[index]!, table.delimiter);
     const column = cells.findIndex((c) => c.start <= position && position <= c.end);
-    const header = table.header[column];
-    if (!header) return undefined;
-    return { header: this.text.slice(header.start, header.end).replace(/"/g, '').trim(), rows: table.bottom - table.top };
+    const cell = table.header[column];
+    if (!cell) return undefined;
+    const header = this.text.slice(cell.start, cell.end).replace(/"/g, '').trim();
+    return header.length > MAX_HEADER_CELL ? undefined : { header, rows: table.bottom - table.top };
   }
 
   /** The table a line belongs to, found once for all its rows: big CSV attachments ask per value. */

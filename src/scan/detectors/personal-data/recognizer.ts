@@ -103,7 +103,8 @@ export function maskValue(value: string, keep: { start: number; end: number }): 
   let out = '';
   for (const ch of value) {
     if (/[\p{L}\p{N}]/u.test(ch)) {
-      out += seen < front || seen >= total - back ? ch : '*';
+      // An astral letter (`𝐏`, two UTF-16 units) becomes two stars: the mask keeps the value's length.
+      out += seen < front || seen >= total - back ? ch : '*'.repeat(ch.length);
       seen++;
     } else {
       out += ch;

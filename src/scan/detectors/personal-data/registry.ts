@@ -5,7 +5,7 @@
  */
 import { bulkRecords } from './checks/bulk-records.js';
 import { personalEmail } from './checks/personal-email.js';
-import { misdirected, recipientsExposed } from './checks/recipients.js';
+import { misdirected, recipientsExposed, wrongContact } from './checks/recipients.js';
 import { subjectName } from './checks/subject-name.js';
 import type { MessageCheck } from './detector.js';
 import type { Recognizer } from './recognizer.js';
@@ -25,4 +25,4 @@ import { upn } from './recognizers/upn.js';
 
 export const RECOGNIZERS: readonly Recognizer[] = [nhsNumber, upn, uln, niNumber, passportNumber, drivingLicence, candidateNumber, cardNumber, bankDetails, phoneNumber, homeAddress, dateOfBirth, credentials];
 
-export const MESSAGE_CHECKS: readonly MessageCheck[] = [bulkRecords, recipientsExposed, misdirected, subjectName, personalEmail];
+export const MESSAGE_CHECKS: readonly MessageCheck[] = [bulkRecords, recipientsExposed, misdirected, wrongContact, subjectName, personalEmail];

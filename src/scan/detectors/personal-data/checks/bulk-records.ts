@@ -111,6 +111,7 @@ export const bulkRecords: MessageCheck = {
       const hits = context.hits.filter((h) => h.field === field);
       const dataLines = linesWithData(view, hits);
       const worthLooking = dataLines.size >= minRows || PERSON_HEADER_HINT.test(view.text);
+      let reportedTable = false;
       for (const table of worthLooking ? tablesOf(view, field) : []) {
         if (table.rows < minRows) continue;
         const first = view.lineIndexAt(table.headerStart);
@@ -139,10 +140,10 @@ export const bulkRecords: MessageCheck = {
             evidence: [context.evidence(field, table.headerStart, table.headerEnd)],
           });
         }
-        return;
+        reportedTable = true;
       }
       // A list without delimiters: one person per line, each line carrying a recognized value.
-      if (dataLines.size >= minRows) {
+      if (!reportedTable && dataLines.size >= minRows) {
         const lines = [...dataLines].sort((a, b) => a - b);
         const firstLine = view.lines[lines[0]!]!;
         findings.push({

@@ -15,7 +15,7 @@ import { maskValue } from '../recognizer.js';
 import { onQuoteHeaderLine } from '../recognizers/contact-context.js';
 
 /** Starts only where a run of address characters starts, so each run is read once. */
-const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]{1,64}@[\p{L}\p{N}-]{1,63}(?:\.[\p{L}\p{N}-]{1,63}){1,4}/gu;
+export const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]{1,64}@[\p{L}\p{N}-]{1,63}(?:\.[\p{L}\p{N}-]{1,63}){1,4}/gu;
 /** A line introducing quoted text: `Russell <r@hotmail.com> writes:`, `Quoting Paul (p@yahoo.com):`. */
 const ATTRIBUTION_LINE = /:\s*$|^\s*quoting\b/i;
 const MAX_ATTRIBUTION_LINE = 300;
@@ -54,7 +54,7 @@ const ADDRESS_WORDS = [
 ] as const;
 
 /** The sender giving their own address: theirs to give. */
-const SENDERS_OWN_WORDS = [
+export const SENDERS_OWN_WORDS = [
   'my email',
   'my e-mail',
   'my address',
@@ -88,7 +88,7 @@ function partyAddresses(message: AnalysedMessage): Set<string> {
   return new Set(parties.map((p) => p.address.toLowerCase()));
 }
 
-function isOnHeaderLine(view: FieldView, position: number): boolean {
+export function isOnHeaderLine(view: FieldView, position: number): boolean {
   if (onQuoteHeaderLine(view, position)) return true;
   const index = view.lineIndexAt(position);
   const line = view.lines[index]!;

@@ -6,15 +6,16 @@
  * Names come from the <name> word class, then compromise's people() over the (short) subject.
  */
 import nlp from 'compromise';
-import { makeEvidence } from '../../../evidence.js';
 import type { CheckContext, MessageCheck } from '../detector.js';
 import type { AnalysedMessage, Finding } from '../../../types.js';
 
 const POLICY = '003_c7be022a1d032c68.txt 4';
 
 /** Matters about an individual that a subject must not pair with their name. */
-const MATTER =
-  /\b(?:LAC|CLA|PEP|CP|CIN|CPOMS|MASH|EHCP?|SEND?|IHCP|CAMHS|child protection|safeguarding|looked[- ]after|social (?:care|worker)|referral|disclosure|allegation|exclusion|excluded|suspension|suspended|medical|diagnosis|care plan|welfare|self[- ]harm|behaviour|attendance|court|police|early help|young carer|concern)\b/i;
+const MATTER_WORD =
+  /\b(?:child protection|safeguarding|looked[- ]after|social (?:care|worker)|referral|disclosure|allegation|exclusion|excluded|suspension|suspended|medical|diagnosis|care plan|welfare|self[- ]harm|behaviour|attendance|court|police|early help|young carer|concern)\b/i;
+/** Acronyms only in capitals: "send", "pep" and "lac" in lower case are other words ("Please send Jack ..."). */
+const MATTER_ACRONYM = /\b(?:LAC|CLA|PEP|CP|CIN|CPOMS|MASH|EHCP?|SEND?|IHCP|CAMHS)\b/;
 /** Titles mark staff and other adults ("Mrs Patel"), who are named in subjects as a matter of course. */
 const TITLE = /\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|rev)\.?\s*$/i;
 
@@ -55,7 +56,9 @@ export const subjectName: MessageCheck = {
     const field = message.fields.findIndex((f) => f.field === 'subject');
     if (field < 0) return [];
     const subject = message.fields[field]!;
-    const matter = MATTER.exec(subject.text);
+    const matter = [MATTER_ACRONYM.exec(subject.text), MATTER_WORD.exec(subject.text)]
+      .filter((m) => m !== null)
+      .sort((a, b) => a.index - b.index)[0];
     if (!matter) return [];
     const partyNames = new Set(
       [message.from, ...message.to, ...message.cc].flatMap((p) => (p?.name ? p.name.toLowerCase().split(/\s+/) : [])),
@@ -67,7 +70,6 @@ export const subjectName: MessageCheck = {
     });
     if (names.length === 0) return [];
     const first = names.sort((a, b) => a.start - b.start)[0]!;
-    const masked = subject.text.slice(0, first.start) + maskName(subject.text.slice(first.start, first.end)) + subject.text.slice(first.end);
     return [
       {
         rule: 'personal_data.subject_name',
@@ -76,7 +78,8 @@ export const subjectName: MessageCheck = {
         severity: context.severityFor('special'),
         score: 0.8,
         policy: POLICY,
-        evidence: [{ ...makeEvidence({ ...subject, text: masked }, first.start, first.end, 60), masked: true }],
+        // Every name is masked, not only the first, and so are the recognizers' values (a UPN in the subject).
+        evidence: [context.evidence(field, first.start, first.end, names.map((n) => ({ ...n, mask: maskName })))],
       },
     ];
   },

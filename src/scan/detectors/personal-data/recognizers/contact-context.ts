@@ -18,7 +18,6 @@ const MAX_HEADER_LINE = 300;
 /** What may stand before a value that starts its line: `> `, `(`, `- `. */
 const LINE_LEAD = /^[\s>"'(\-:]*$/;
 const MAX_LINE_LEAD = 12;
-const MAX_HEADER_CELL = 40;
 
 function shortLine(view: FieldView, position: number): string | undefined {
   const index = view.lineIndexAt(position);
@@ -70,17 +69,7 @@ export function wordInClause(view: FieldView, start: number, end: number, contex
     findPhrase(words(first - (context.before ?? 6), first, before), context.words) ??
     findPhrase(words(last, last + (context.after ?? 3), after), context.words);
   if (found !== undefined) return found;
-  const header = columnHeader(view, start);
+  const header = view.tableCell(start)?.header;
   return header === undefined ? undefined : findPhrase(tokenise(normalise(header).text).map((t) => t.norm), context.words);
 }
 
-/**
- * The header of the table column the position sits in, when it sits in a data row under a header
- * short enough to be one: two lines of prose with a comma each also pass for a table.
- */
-export function columnHeader(view: FieldView, position: number): string | undefined {
-  const line = view.lineIndexAt(position);
-  if (view.tableAt(line)?.top === line) return undefined;
-  const header = view.tableCell(position)?.header;
-  return header !== undefined && header.length <= MAX_HEADER_CELL ? header : undefined;
-}

@@ -15,7 +15,7 @@
  */
 import type { FieldView } from '../field-view.js';
 import { compact, insideLongerNumber, patternRecognizer, type Candidate, type Recognizer } from '../recognizer.js';
-import { columnHeader, onHeaderLine, wordInClause } from './contact-context.js';
+import { onHeaderLine, wordInClause } from './contact-context.js';
 
 /** `+44 `, `0044 `, with the national `(0)` people keep after it: `+44 (0)20 ...`. */
 const INTERNATIONAL = String.raw`(?:\+|00)44[ -]?(?:\(0\)[ -]?)?`;
@@ -116,7 +116,7 @@ function possessiveOwner(view: FieldView, start: number, end: number): string | 
 }
 
 function phoneColumn(view: FieldView, start: number): string | undefined {
-  const header = columnHeader(view, start);
+  const header = view.tableCell(start)?.header;
   return header !== undefined && PHONE_COLUMN.test(header) ? header : undefined;
 }
 
