@@ -85,17 +85,6 @@ function settleOverlaps(hits: PersonalDataHit[], order: ReadonlyMap<Recognizer, 
   return kept;
 }
 
-/** The field's text with every accepted value masked in place (same length, so offsets hold). */
-function maskedText(text: string, hits: readonly PersonalDataHit[]): string {
-  let out = '';
-  let at = 0;
-  for (const { recognizer, candidate } of hits) {
-    out += text.slice(at, candidate.start) + recognizer.mask(text.slice(candidate.start, candidate.end));
-    at = candidate.end;
-  }
-  return out + text.slice(at);
-}
-
 /** The text with each span replaced by its mask, in one pass: a check may mask thousands. */
 function maskSpans(text: string, spans: readonly MaskedSpan[]): string {
   let out = '';
@@ -135,7 +124,8 @@ export function createPersonalDataDetector(config: KestrelConfig, options: Perso
       const evidence = (field: number, start: number, end: number, alsoMask: readonly MaskedSpan[] = []): Evidence => {
         let text = masked.get(field);
         if (text === undefined) {
-          text = maskedText(message.fields[field]!.text, hits.filter((h) => h.field === field));
+          const values = hits.filter((h) => h.field === field).map(({ recognizer, candidate }) => ({ start: candidate.start, end: candidate.end, mask: recognizer.mask }));
+          text = maskSpans(message.fields[field]!.text, values);
           masked.set(field, text);
         }
         if (alsoMask.length > 0) text = maskSpans(text, alsoMask);

@@ -220,8 +220,17 @@ export class FieldView {
     const column = cells.findIndex((c) => c.start <= position && position <= c.end);
     const cell = table.header[column];
     if (!cell) return undefined;
-    const header = this.text.slice(cell.start, cell.end).replace(/"/g, '').trim();
+    const header = this.cellText(cell);
     return header.length > MAX_HEADER_CELL ? undefined : { header, rows: table.bottom - table.top };
+  }
+
+  /** The cells of one line split as a table row, quotes honoured and stripped. */
+  rowCells(index: number, delimiter: string): string[] {
+    return splitRow(this.text, this.lines[index]!, delimiter).map((c) => this.cellText(c));
+  }
+
+  private cellText(cell: Line): string {
+    return this.text.slice(cell.start, cell.end).replace(/"/g, '').trim();
   }
 
   /** The table a line belongs to, found once for all its rows: big CSV attachments ask per value. */

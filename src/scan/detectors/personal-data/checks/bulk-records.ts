@@ -54,13 +54,8 @@ interface TableFacts {
   special: boolean;
 }
 
-function splitCells(line: string, delimiter: string): string[] {
-  // Quotes only matter for CSV; the header row rarely has any.
-  return line.split(delimiter).map((cell) => cell.replace(/"/g, '').trim());
-}
-
 function describeTable(view: FieldView, field: number, top: number, bottom: number, delimiter: string): TableFacts {
-  const header = splitCells(view.lineText(top), delimiter);
+  const header = view.rowCells(top, delimiter);
   const columns: string[] = [];
   let person = false;
   let special = false;
@@ -73,7 +68,7 @@ function describeTable(view: FieldView, field: number, top: number, bottom: numb
     if (kind.special) {
       // A special-category column counts only when some row has something in it.
       for (let row = top + 1; row <= bottom; row++) {
-        const value = splitCells(view.lineText(row), delimiter)[column] ?? '';
+        const value = view.rowCells(row, delimiter)[column] ?? '';
         if (!EMPTY_CELL.test(value)) special = true;
       }
     }
