@@ -103,6 +103,13 @@ const academySchema = z.strictObject({
   patterns: z.array(addressPattern).min(1),
 });
 
+/** A trust leader whose name on mail from outside the trust is impersonation (CEO fraud). */
+const leaderSchema = z.strictObject({
+  name: z.string().trim().min(3),
+  /** Addresses outside the trust domains that are really theirs (rare: a governor's own mailbox). */
+  addresses: list(z.string().trim().toLowerCase().pipe(z.email())),
+});
+
 const trustSchema = z
   .strictObject({
     name: z.string().trim().min(1).default('the trust'),
@@ -116,6 +123,7 @@ const trustSchema = z
     extraPersonalDomains: list(domainName),
     partnerDomains: list(domainName),
     academies: list(academySchema),
+    leaders: list(leaderSchema),
   })
   // Consumers read one effective list; the extras stay visible for anyone reporting config.
   .transform((trust) => ({
@@ -167,6 +175,36 @@ const personalDataSchema = z.strictObject({
   exposedRecipients: z.number().int().min(2).default(10),
 });
 
+const chainMailSchema = z.strictObject({
+  /** Distinct recipients (To, Cc, Bcc) from which a message's fan-out counts as a chain-mail signal. */
+  fanOutRecipients: z.number().int().min(2).default(8),
+  /**
+   * The cross-message signal: near-duplicate chain text sent by this many distinct senders within
+   * the window is stronger evidence. Counted in memory by `kestrel scan`, in Redis by a cluster.
+   */
+  spread: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      windowHours: z.number().gt(0).max(24 * 30).default(72),
+      minSenders: z.number().int().min(2).default(3),
+    })
+    .prefault({}),
+});
+
+const pupilEmailSchema = z.strictObject({
+  /** Trust addresses that may receive social-network mail, e.g. the comms team's official accounts. */
+  socialAccounts: list(addressPattern),
+});
+
+const acceptableUseSchema = z.strictObject({
+  /** Distinct individual recipients from which one message from a trust account is mass mailing. */
+  massMailingRecipients: z.number().int().min(2).default(50),
+  /** Authentication-Results headers are believed only from these hosts (authserv-id); empty: the topmost one. */
+  authservIds: list(z.string().trim().toLowerCase().min(1)),
+  /** Services allowed to send with a trust domain in From (a newsletter platform's domain). */
+  senderServiceDomains: list(domainName),
+});
+
 const routeSchema = z.strictObject({
   categories: z.array(categoryPattern).min(1),
   minSeverity: z.enum(SEVERITIES).default('minor'),
@@ -199,6 +237,9 @@ export const kestrelConfigSchema = z.strictObject({
   contextSeverity: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.enum(SEVERITIES)).default(() => ({})),
   scan: scanSchema.prefault({}),
   personalData: personalDataSchema.prefault({}),
+  chainMail: chainMailSchema.prefault({}),
+  pupilEmail: pupilEmailSchema.prefault({}),
+  acceptableUse: acceptableUseSchema.prefault({}),
   // Given routes replace the defaults wholesale: merging would make a removed route impossible.
   routes: z.record(z.string().trim().min(1), routeSchema).default(defaultRoutes),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),

@@ -202,9 +202,9 @@ export function scoreRules(hits: readonly RuleHit[], fields: readonly AnalysedFi
 }
 
 /** Each category's score: its rules' scores combined as independent evidence. */
-export function scoreCategories(rules: readonly RuleScore[]): Map<string, number> {
+export function scoreCategories(scores: Iterable<{ category: string; score: number }>): Map<string, number> {
   const byCategory = new Map<string, number[]>();
-  for (const { rule, score } of rules) byCategory.set(rule.category, [...(byCategory.get(rule.category) ?? []), score]);
+  for (const { category, score } of scores) byCategory.set(category, [...(byCategory.get(category) ?? []), score]);
   return new Map([...byCategory].map(([category, scores]) => [category, combineScores(scores)]));
 }
 

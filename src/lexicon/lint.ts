@@ -67,7 +67,7 @@ export function findConflicts(lexicon: CompiledLexicon): LintWarning[] {
       const field = analyseField({ field: 'body', text: example, quoted: [] });
       const hits = evaluateRules(lexicon, [field]).filter((h) => h.rule.category === rule.category && h.rule !== rule);
       const others = scoreRules(hits, [field]);
-      const categoryScore = scoreCategories(others).get(rule.category) ?? 0;
+      const categoryScore = scoreCategories(others.map((o) => ({ category: o.rule.category, score: o.score }))).get(rule.category) ?? 0;
       if (categoryScore < (lexicon.thresholds.get(rule.category) ?? 0.5)) continue;
       for (const { rule: other } of others) {
         warnings.push({

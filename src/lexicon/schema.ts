@@ -23,6 +23,10 @@ const when = z.strictObject({
   /** At least one recipient has one of these roles. */
   to: roles.optional(),
   direction: z.array(z.enum(['inbound', 'outbound', 'internal'])).min(1).optional(),
+  /** The sender's domain is one of these or under one (`discord.com` covers `mail.discord.com`). */
+  fromDomain: z.array(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'a domain in lower case, e.g. discord.com')).min(1).optional(),
+  /** The sender writes from a consumer mail domain (gmail.com, icloud.com, ...), or not. */
+  fromPersonalDomain: z.boolean().optional(),
 });
 const exception = z.strictObject({ terms, within: within.default(0), side, sentence });
 /** A name for a kind of context (reported_speech, lesson): the trust's config can set its severity. */

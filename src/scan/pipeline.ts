@@ -160,7 +160,8 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
     async scan(raw) {
       const started = performance.now();
       const message = await analyse(raw);
-      const findings = detectors.flatMap((detector) => detector.detect(message, context));
+      const findings: Finding[] = [];
+      for (const detector of detectors) findings.push(...detector.detect(message, context, findings));
       return reportFor(message, findings, config.routes, performance.now() - started);
     },
   };

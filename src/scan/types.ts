@@ -128,7 +128,11 @@ export interface DetectorContext {
 
 export interface Detector {
   id: string;
-  detect(message: AnalysedMessage, context: DetectorContext): Finding[];
+  /**
+   * `earlier` holds the findings of the detectors that ran before this one, so a detector may
+   * combine them with message facts (a phone number a teacher gives a pupil is a pupil-email breach).
+   */
+  detect(message: AnalysedMessage, context: DetectorContext, earlier?: readonly Finding[]): Finding[];
 }
 
 export interface Verdict {

@@ -14,7 +14,14 @@ export function fitsCondition(when: RuleCondition | undefined, message: Analysed
   if (when.from && !(message.from && when.from.includes(message.from.role))) return false;
   if (when.to && ![...message.to, ...message.cc, ...message.bcc].some((p) => when.to!.includes(p.role))) return false;
   if (when.direction && !when.direction.includes(message.direction)) return false;
+  if (when.fromDomain && !(message.from && when.fromDomain.some((d) => isUnderDomain(message.from!.address, d)))) return false;
+  if (when.fromPersonalDomain !== undefined && (message.from?.personalDomain ?? false) !== when.fromPersonalDomain) return false;
   return true;
+}
+
+function isUnderDomain(address: string, domain: string): boolean {
+  const host = address.slice(address.lastIndexOf('@') + 1);
+  return host === domain || host.endsWith(`.${domain}`);
 }
 
 /** Enough evidence to judge a finding; more would only keep more of the message. */
@@ -44,31 +51,46 @@ export interface CategoryScore {
   reported: boolean;
 }
 
-/** Findings per rule from hits that fit their rule's `when`, and each category's score against its threshold. */
+/**
+ * Findings per rule from hits that fit their rule's `when`, and each category's score against its
+ * threshold. `signals` are weak findings from message structure (a stacked `Fwd:` chain, fan-out)
+ * that count towards their category's score like a lexicon rule does, and are reported with it.
+ */
 export function scoreHits(
   lexicon: CompiledLexicon,
   hits: readonly RuleHit[],
   message: AnalysedMessage,
   context: DetectorContext,
-): { findings: Finding[]; categories: CategoryScore[] } {
+  signals: readonly Finding[] = [],
+): { findings: Finding[]; categories: CategoryScore[]; unreported: Finding[] } {
   const rules = scoreRules(
     hits.filter((hit) => fitsCondition(hit.rule.when, message)),
     message.fields,
   );
-  const findings = rules.map((rule) => findingFor(rule, message, context));
-  const categories = [...scoreCategories(rules)].map(([category, score]) => {
+  const findings = [...rules.map((rule) => findingFor(rule, message, context)), ...signals];
+  const scores = [...rules.map((r) => ({ category: r.rule.category, score: r.score })), ...signals];
+  const categories = [...scoreCategories(scores)].map(([category, score]) => {
     const threshold = lexicon.thresholds.get(category) ?? 0.5;
     return { category, score, threshold, reported: score >= threshold };
   });
   const reported = new Set(categories.filter((c) => c.reported).map((c) => c.category));
-  return { findings: findings.filter((f) => reported.has(f.category)), categories };
+  return {
+    findings: findings.filter((f) => reported.has(f.category)),
+    categories,
+    unreported: findings.filter((f) => !reported.has(f.category)),
+  };
 }
 
-export function createLexiconDetector(lexicon: CompiledLexicon): Detector {
+/**
+ * The lexicon detector. `signalDetectors` supply structural signals that join the lexicon's
+ * category scores (see scoreHits); they never report on their own below their category's threshold.
+ */
+export function createLexiconDetector(lexicon: CompiledLexicon, signalDetectors: readonly Detector[] = []): Detector {
   return {
     id: 'lexicon',
     detect(message, context) {
-      return scoreHits(lexicon, evaluateRules(lexicon, message.fields), message, context).findings;
+      const signals = signalDetectors.flatMap((d) => d.detect(message, context));
+      return scoreHits(lexicon, evaluateRules(lexicon, message.fields), message, context, signals).findings;
     },
   };
 }
