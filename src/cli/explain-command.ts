@@ -54,6 +54,8 @@ function explainTrace(trace: RuleTrace, message: AnalysedMessage): string[] {
       return [`  - ${head}: dropped, except[${trace.entry!.index}] matched ${quoteSpan(message, trace.entry!.span!)}`];
     case 'wrong field':
       return [`  - ${head}: not applied, the rule reads only ${[...rule.fields!].join(', ')}`];
+    case 'quoted history':
+      return [`  - ${head}: not applied, the rule reads only the sender's own words and this is quoted history`];
     case 'zero score':
       return [`  - ${head}: dropped, context brought the score to 0`];
   }

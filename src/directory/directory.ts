@@ -16,7 +16,7 @@ export interface TrustDirectory {
 }
 
 type TrustConfig = KestrelConfig['trust'];
-type Classification = Pick<Party, 'role' | 'academy' | 'personalDomain'> & { csvName?: string };
+type Classification = Pick<Party, 'role' | 'academy' | 'personalDomain' | 'trustAccount'> & { csvName?: string };
 
 /** Enough for every address a large trust sees in a day; cleared wholesale rather than LRU, for simplicity. */
 const CACHE_LIMIT = 50_000;
@@ -53,7 +53,11 @@ export function createDirectory(trust: TrustConfig): TrustDirectory {
       person?.role ??
       (patternsApply && isPupil(address) ? 'pupil' : patternsApply && isStaff(address) ? 'staff' : inTrust ? trust.unmatchedTrustRole : 'external');
     const academy = person?.academy ?? academies.find((a) => a.matches(address))?.name;
-    const result: Classification = { role, personalDomain: personalDomains.has(domain) };
+    const personalDomain = personalDomains.has(domain);
+    // Without configured trust domains, a staff or pupil address at a non-consumer domain is taken
+    // as a trust account.
+    const trustAccount = trustDomains.size > 0 ? inTrust : role !== 'external' && !personalDomain;
+    const result: Classification = { role, personalDomain, trustAccount };
     if (academy !== undefined) result.academy = academy;
     if (person?.name !== undefined) result.csvName = person.name;
     return result;
@@ -70,7 +74,7 @@ export function createDirectory(trust: TrustConfig): TrustDirectory {
         known = work(address);
         cache.set(address, known);
       }
-      const party: Party = { address, role: known.role, personalDomain: known.personalDomain };
+      const party: Party = { address, role: known.role, personalDomain: known.personalDomain, trustAccount: known.trustAccount };
       // The message's display name is what the reader saw; the CSV name fills in when there is none.
       const shownName = name?.trim() || known.csvName;
       if (shownName) party.name = shownName;

@@ -30,6 +30,8 @@ export interface CompiledRule {
   distinct: boolean;
   policy: string;
   fields: ReadonlySet<string> | null;
+  /** Hits in quoted or forwarded history are dropped. */
+  ownWords: boolean;
   /** Message facts the rule applies to (sender and recipient roles, direction); all messages when absent. */
   when?: RuleCondition;
   /** The rule's own `terms`, as written. */
@@ -250,6 +252,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
         distinct: rule.distinct,
         policy: rule.policy ?? policy,
         fields: rule.fields ? new Set(rule.fields) : null,
+        ownWords: rule.ownWords,
         ...(rule.when ? { when: rule.when } : {}),
         terms: rule.terms,
         ...(options.contextSeverity?.quoted ? { quotedSeverity: options.contextSeverity.quoted } : {}),

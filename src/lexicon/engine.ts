@@ -91,7 +91,7 @@ function fieldKind(field: AnalysedField): string {
 export interface RuleTrace {
   rule: CompiledRule;
   anchor: TokenSpan;
-  outcome: 'hit' | 'missing requirement' | 'exception' | 'wrong field' | 'zero score';
+  outcome: 'hit' | 'missing requirement' | 'exception' | 'wrong field' | 'quoted history' | 'zero score';
   /** The hit, when the outcome is `hit`. */
   hit?: RuleHit;
   /** Index of the requirement that was missing or the exception that matched, and where. */
@@ -157,11 +157,12 @@ export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedFi
     // requirement the longer phrase does not. Hits inside a longer kept hit are dropped afterwards.
     const anchors = distinct(collect(group));
     for (const rule of lexicon.rulesByAnchor.get(group)!) {
-      const ruleTraces = anchors.map((anchor) =>
-        rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))
-          ? { rule, anchor, outcome: 'wrong field' as const, context: [] }
-          : traceAnchor(rule, anchor, groupHits, fields[anchor.field]!.tokens[anchor.first]!.quoted),
-      );
+      const ruleTraces = anchors.map((anchor): RuleTrace => {
+        const quoted = fields[anchor.field]!.tokens[anchor.first]!.quoted;
+        if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) return { rule, anchor, outcome: 'wrong field', context: [] };
+        if (rule.ownWords && quoted) return { rule, anchor, outcome: 'quoted history', context: [] };
+        return traceAnchor(rule, anchor, groupHits, quoted);
+      });
       traces.push(...withoutNestedHits(ruleTraces));
     }
   }

@@ -52,6 +52,8 @@ export const ruleSchema = z.strictObject({
   distinct: z.boolean().default(false),
   policy: policy.optional(),
   fields: z.array(z.enum(['subject', 'body', 'html', 'attachment'])).min(1).optional(),
+  /** Only the sender's own words count: hits in quoted or forwarded history are dropped (who said it matters). */
+  ownWords: z.boolean().default(false),
   when: when.optional(),
   terms,
   requires: z.array(requirement).default([]),

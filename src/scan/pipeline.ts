@@ -9,7 +9,10 @@ import { BUILTIN_LEXICONS } from '../paths.js';
 import { analyseMessage } from './analyse.js';
 import { createLexiconDetector } from './detectors/lexicon.js';
 import { createPersonalDataDetector } from './detectors/personal-data/detector.js';
+import { maskPersonalDataInEvidence } from './detectors/personal-data/mask-evidence.js';
 import { withAudienceSeverity } from './detectors/personal-data/severity.js';
+import { createPupilEmailDetector } from './detectors/pupil-email/index.js';
+import { withOfficialSocialAccounts } from './detectors/pupil-email/social-accounts.js';
 import { parseMail, type ParsedAddress, type ParsedMail } from './parse/parse.js';
 import {
   highestSeverity,
@@ -151,8 +154,10 @@ export function reportFor(message: AnalysedMessage, findings: Finding[], routes:
 export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
   const analyse = createAnalyser(config);
   const detectors = [
-    withAudienceSeverity(createLexiconDetector(options.lexicon ?? loadLexicon(config)), config),
+    withAudienceSeverity(withOfficialSocialAccounts(createLexiconDetector(options.lexicon ?? loadLexicon(config)), config), config),
     createPersonalDataDetector(config),
+    // After the personal-data detector: it reads the phone numbers and addresses found there.
+    createPupilEmailDetector(),
     ...(options.detectors ?? []),
   ];
   const context = detectorContext(config);
@@ -162,7 +167,7 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
       const message = await analyse(raw);
       const findings: Finding[] = [];
       for (const detector of detectors) findings.push(...detector.detect(message, context, findings));
-      return reportFor(message, findings, config.routes, performance.now() - started);
+      return reportFor(message, maskPersonalDataInEvidence(findings, message, context.excerptContext), config.routes, performance.now() - started);
     },
   };
 }

@@ -27,6 +27,12 @@ export interface Party {
   academy?: string;
   /** A consumer mail domain (gmail.com, icloud.com, ...): matters for pupil-email and data-leak rules. */
   personalDomain: boolean;
+  /**
+   * An address in the trust's own domains. A staff member or pupil the directory knows at another
+   * address (their own Gmail) keeps their role but is not on a trust account: the pupil-email rules
+   * turn on the difference.
+   */
+  trustAccount: boolean;
 }
 
 /** Where a piece of text came from; evidence offsets index `text` exactly as decoded. */
@@ -48,6 +54,45 @@ export interface AttachmentInfo {
   textField?: string;
   /** Why no text was taken from it, when none was. */
   skipped?: string;
+  /** What its bytes say about running code (set by the parse stage when there is something to say). */
+  risk?: AttachmentRisk;
+}
+
+/** A kind of file that runs code when opened: a program (or installer, shortcut, disk image), a script, an Office file with macros. */
+export type RiskyKind = 'program' | 'script' | 'macro_document';
+
+/**
+ * Facts about an attachment's bytes for the acceptable-use checks. File names are not kept here
+ * (they can carry pupils' names): an archive entry is known by its extension and kind only.
+ */
+export interface AttachmentRisk {
+  /** The bytes start with a program's header: Windows PE (`MZ` .. `PE`), ELF or Mach-O. */
+  executable?: 'pe' | 'elf' | 'mach-o';
+  /** Macros inside: `vbaProject.bin` in an Office Open XML zip, or a VBA / Macros storage in a legacy OLE file. */
+  macros?: 'ooxml' | 'ole';
+  /** Set for a zip: its entries that run code, read from central directories only. */
+  archive?: {
+    /** Entries listed, nested zips included. */
+    entries: number;
+    /** At most 20, in the order found. */
+    risky: ArchiveEntryRisk[];
+    /** Why the listing is partial (damaged, too many entries, a nested zip not opened). */
+    incomplete?: string;
+  };
+}
+
+export interface ArchiveEntryRisk {
+  /** Lower-cased extension Windows would act on, e.g. `exe`. */
+  extension: string;
+  kind: RiskyKind;
+  /** 1: in the attachment itself; 2: in a zip inside it; 3: one level deeper. */
+  depth: number;
+  /** Its content is encrypted; its name still says what it is. */
+  encrypted?: true;
+  /** Its name hides the real extension: a decoy extension before it, a run of blanks, a bidi override. */
+  disguised?: true;
+  /** A script in a coding project: a `.js` beside web or source files, or any script under `node_modules/`. */
+  project?: true;
 }
 
 export interface Message {

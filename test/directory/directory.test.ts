@@ -88,6 +88,7 @@ describe('classify by pattern', () => {
       name: 'Amy Pond',
       role: 'pupil',
       personalDomain: false,
+      trustAccount: true,
     });
   });
 });
@@ -174,11 +175,13 @@ describe('directory CSV', () => {
       role: 'pupil',
       academy: 'Hillside Primary',
       personalDomain: false,
+      trustAccount: true,
     });
     // No academy in the CSV row: the pattern fills it in.
     expect(d.classify('rory@pupils.riverbank-trust.sch.uk')).toMatchObject({ role: 'staff', academy: 'Riverbank Academy' });
     expect(d.classify('coach@riverbank-trust.sch.uk').role).toBe('external');
-    expect(d.classify('clara@gmail.com')).toMatchObject({ role: 'pupil', personalDomain: true, academy: 'Riverbank Academy' });
+    // A pupil the CSV knows at their own Gmail keeps the role, but it is not a trust account.
+    expect(d.classify('clara@gmail.com')).toMatchObject({ role: 'pupil', personalDomain: true, trustAccount: false, academy: 'Riverbank Academy' });
     // The name shown in the message wins over the CSV name.
     expect(d.classify('amy@staff.riverbank-trust.sch.uk', 'Amelia').name).toBe('Amelia');
     // Addresses not in the CSV still fall through to the patterns.

@@ -6,6 +6,7 @@ import { decodeText, printable, resolveCharset } from './charset.js';
 import { installFastBlob } from './fast-blob.js';
 import { formatBytes, formatCount, sliceChars } from './format.js';
 import { htmlToText } from './html-to-text.js';
+import { inspectAttachment } from './risk.js';
 import { scanMime, type MimeScan, type ScannedPart } from './mime-scan.js';
 import { clipRanges, findQuotedRanges, mergeRanges, shiftRanges, type TextRange } from './quotes.js';
 
@@ -152,6 +153,10 @@ async function parseAtDepth(raw: Buffer, limits: ParseLimits, depth: number): Pr
     const info: AttachmentInfo = { contentType: attachment.mimeType, size: content.byteLength };
     if (attachment.filename) info.filename = attachment.filename;
     attachments.push(info);
+    // Before the extraction limits: a large or unextractable attachment can still be a program.
+    const inspected = await inspectAttachment(content);
+    if (inspected.risk) info.risk = inspected.risk;
+    problems.push(...inspected.problems.map((p) => `${field}: ${p}`));
 
     const extractor = findExtractor(attachment.mimeType, attachment.filename ?? undefined);
     if (index >= limits.maxAttachments) {

@@ -1,0 +1,59 @@
+/**
+ * Personal data the recognizers found is masked in every finding's evidence, not only their own:
+ * a lexicon excerpt ("my personal number is 07700 900583, text me") must not carry the number in
+ * clear either. Masks keep the value's length, so the masked text keeps every offset and excerpts
+ * are cut again from it.
+ */
+import { makeEvidence } from '../../evidence.js';
+import type { AnalysedMessage, Evidence, Finding } from '../../types.js';
+
+interface Value {
+  start: number;
+  end: number;
+  masked: string;
+}
+
+/** The masked values per field, as the personal-data findings report them (`match` is the masked value). */
+function maskedValues(findings: readonly Finding[]): Map<string, Value[]> {
+  const byField = new Map<string, Value[]>();
+  for (const finding of findings) {
+    if (!finding.category.startsWith('personal_data.')) continue;
+    for (const e of finding.evidence) {
+      if (!e.masked || e.end <= e.start || e.match.length !== e.end - e.start) continue;
+      let list = byField.get(e.field);
+      if (!list) byField.set(e.field, (list = []));
+      list.push({ start: e.start, end: e.end, masked: e.match });
+    }
+  }
+  return byField;
+}
+
+function applyMasks(text: string, values: readonly Value[]): string {
+  let out = '';
+  let at = 0;
+  for (const v of [...values].sort((a, b) => a.start - b.start)) {
+    if (v.start < at) continue;
+    out += text.slice(at, v.start) + v.masked;
+    at = v.end;
+  }
+  return out + text.slice(at);
+}
+
+export function maskPersonalDataInEvidence(findings: Finding[], message: AnalysedMessage, excerptContext: number): Finding[] {
+  const values = maskedValues(findings);
+  if (values.size === 0) return findings;
+  const maskedText = new Map<string, string>();
+  const reach = excerptContext * 2;
+  const remask = (e: Evidence): Evidence => {
+    if (e.masked) return e;
+    const near = values.get(e.field)?.filter((v) => v.end > e.start - reach && v.start < e.end + reach);
+    if (!near || near.length === 0) return e;
+    const field = message.fields.find((f) => f.field === e.field);
+    if (!field) return e;
+    let text = maskedText.get(e.field);
+    if (text === undefined) maskedText.set(e.field, (text = applyMasks(field.text, values.get(e.field)!)));
+    const again = makeEvidence({ ...field, text }, e.start, e.end, excerptContext);
+    return again.excerpt === e.excerpt ? e : { ...again, masked: true };
+  };
+  return findings.map((f) => (f.category.startsWith('personal_data.') ? f : { ...f, evidence: f.evidence.map(remask) }));
+}
