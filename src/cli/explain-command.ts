@@ -8,9 +8,8 @@ import type { KestrelConfig } from '../config/schema.js';
 import type { CompiledRule, TermGroupRef } from '../lexicon/compile.js';
 import { traceRules, type RuleTrace, type TokenSpan } from '../lexicon/engine.js';
 import { fitsCondition, scoreHits } from '../scan/detectors/lexicon.js';
-import { createPersonalDataDetector } from '../scan/detectors/personal-data/detector.js';
-import { rateLexiconFindings } from '../scan/detectors/personal-data/severity.js';
-import { createAnalyser, detectorContext, loadLexicon, reportFor } from '../scan/pipeline.js';
+import { createChainStructureSignals } from '../scan/detectors/chain-mail/structure.js';
+import { createAnalyser, createScanner, detectorContext, loadLexicon } from '../scan/pipeline.js';
 import type { AnalysedMessage } from '../scan/types.js';
 import { isFailure, readMessages } from '../sources/index.js';
 import { EXIT } from './errors.js';
@@ -65,7 +64,9 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
   const lexicon = loadLexicon(config);
   const analyse = createAnalyser(config);
   const context = detectorContext(config);
-  const personalData = createPersonalDataDetector(config);
+  const scanner = createScanner(config, { lexicon });
+  const structure = createChainStructureSignals(config);
+  const ruleIds = new Set(lexicon.rules.map((r) => r.id));
   let failed = 0;
   for await (const item of readMessages(options.paths, { maxMessageBytes: config.scan.maxMessageBytes })) {
     const name = item.index === undefined ? item.file : `${item.file}#${item.index}`;
@@ -74,12 +75,15 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
       io.stdout.write(`== ${name}\n  could not be read: ${item.error}\n`);
       continue;
     }
-    const started = performance.now();
     const message = await analyse(item.raw);
     const traces = traceRules(lexicon, message.fields);
-    const { findings, categories } = scoreHits(lexicon, traces.flatMap((t) => (t.hit ? [t.hit] : [])), message, context);
-    const dataFindings = personalData.detect(message, context);
-    const report = reportFor(message, [...rateLexiconFindings(findings, message, config), ...dataFindings], config.routes, performance.now() - started);
+    const signals = structure.detect(message, context);
+    const { categories } = scoreHits(lexicon, traces.flatMap((t) => (t.hit ? [t.hit] : [])), message, context, signals);
+    // The verdict is the scanner's own, so explain never disagrees with scan; the cross-message
+    // chain-mail signal needs other messages and is not applied here.
+    const { spread: _spread, ...report } = await scanner.scan(item.raw);
+    const signalRules = new Set(signals.map((f) => f.rule));
+    const detectorFindings = report.findings.filter((f) => !ruleIds.has(f.rule) && !signalRules.has(f.rule));
     if (options.json) {
       const rules = traces.map((t) => ({ rule: t.rule.id, category: t.rule.category, at: quoteSpan(message, t.anchor), outcome: t.hit && !fitsCondition(t.rule.when, message) ? 'when' : t.outcome, score: t.hit?.score, severity: t.hit?.severity }));
       io.stdout.write(`${JSON.stringify({ file: item.file, ...(item.index === undefined ? {} : { index: item.index }), rules, categories, report })}\n`);
@@ -92,10 +96,12 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
       ...(message.problems.length ? [`problems: ${message.problems.join('; ')}`] : []),
       traces.length ? 'rules whose phrases were found:' : 'no rule phrase was found',
       ...traces.flatMap((t) => explainTrace(t, message)),
+      ...(signals.length ? ['message structure (joins its category score):'] : []),
+      ...signals.map((f) => `  + ${f.rule} [${f.category}] ${f.evidence[0]?.excerpt ?? ''}: score ${f.score.toFixed(2)}`),
       ...(categories.length ? ['categories:'] : []),
       ...categories.map((c) => `  ${c.category}: ${c.score.toFixed(2)} ${c.reported ? '>=' : '<'} threshold ${c.threshold}: ${c.reported ? 'reported' : 'not reported'}`),
-      ...(dataFindings.length ? ['personal data (values masked):'] : []),
-      ...dataFindings.map((f) => `  - ${f.rule} (${f.severity}): ${f.description}; ${f.evidence.map((e) => `${e.field} "${e.excerpt}"`).join(', ')}`),
+      ...(detectorFindings.length ? ['other detectors (personal data, pupil email, acceptable use; values masked):'] : []),
+      ...detectorFindings.map((f) => `  - ${f.rule} (${f.severity}): ${f.description}; ${f.evidence.map((e) => `${e.field} "${e.excerpt}"`).join(', ')}`),
       report.flagged ? `verdict: flagged, ${report.severity}; routes: ${report.routes.join(', ') || 'none'}` : 'verdict: not flagged',
       '',
     ];

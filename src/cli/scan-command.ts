@@ -3,7 +3,9 @@ import { availableParallelism } from 'node:os';
 import type { KestrelConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { isErrorLine, scanItems, type ScanLine } from '../scan/batch.js';
-import { loadLexicon } from '../scan/pipeline.js';
+import { loadLexicon, verdictFor } from '../scan/pipeline.js';
+import { applySpread } from '../scan/spread/stage.js';
+import { MemorySpreadTracker } from '../scan/spread/tracker.js';
 import { ScanPool } from '../scan/pool.js';
 import { readMessages } from '../sources/index.js';
 import { EXIT, UsageError } from './errors.js';
@@ -43,18 +45,22 @@ export async function scanPaths(config: KestrelConfig, paths: string[], options:
   const { jobs, stdin, logTo } = options;
   const log = createLogger(config, logTo);
   const pool = openPool(config, jobs);
+  // Counted here, in input order, so a run's output does not depend on which thread was faster.
+  const spread = config.chainMail.spread.enabled ? new MemorySpreadTracker() : null;
   const started = performance.now();
   let messages = 0;
   let failed = 0;
   try {
     const items = readMessages(paths, { maxMessageBytes: config.scan.maxMessageBytes, ...(stdin ? { stdin } : {}) });
-    for await (const line of scanItems(items, pool, threadCount(config, jobs) * 4, log)) {
+    for await (const scanned of scanItems(items, pool, threadCount(config, jobs) * 4, log)) {
       messages++;
+      const line = isErrorLine(scanned) ? scanned : await applySpread(scanned, spread, config, (findings) => verdictFor(findings, config.routes));
       if (isErrorLine(line)) failed++;
       onLine(line);
     }
   } finally {
     await pool.close();
+    await spread?.close();
   }
   log.debug({ messages, failed, ms: Math.round(performance.now() - started), threads: threadCount(config, jobs) }, 'scan finished');
 }

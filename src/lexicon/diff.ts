@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KestrelConfig } from '../config/schema.js';
 import { PACKAGE_ROOT } from '../paths.js';
+import { createChainStructureSignals } from '../scan/detectors/chain-mail/structure.js';
 import { scoreHits } from '../scan/detectors/lexicon.js';
 import { createAnalyser, detectorContext } from '../scan/pipeline.js';
 import { isFailure, readMessages } from '../sources/index.js';
@@ -76,6 +77,7 @@ function changes(counts: Map<string, [number, number]>): CountChange[] {
 export async function diffLexicons(config: KestrelConfig, before: CompiledLexicon, after: CompiledLexicon, paths: string[]): Promise<LexiconDiff> {
   const analyse = createAnalyser(config);
   const context = detectorContext(config);
+  const structure = createChainStructureSignals(config);
   const categoryCounts = new Map<string, [number, number]>();
   const ruleCounts = new Map<string, [number, number]>();
   const changed: LexiconDiff['changed'] = [];
@@ -91,7 +93,7 @@ export async function diffLexicons(config: KestrelConfig, before: CompiledLexico
     try {
       const message = await analyse(item.raw);
       outcome = [before, after].map((lexicon) => {
-        const { findings } = scoreHits(lexicon, evaluateRules(lexicon, message.fields), message, context);
+        const { findings } = scoreHits(lexicon, evaluateRules(lexicon, message.fields), message, context, structure.detect(message, context));
         return { categories: [...new Set(findings.map((f) => f.category))].sort(), rules: findings.map((f) => f.rule) };
       });
     } catch {

@@ -7,12 +7,15 @@ import { createDirectory, type TrustDirectory } from '../directory/directory.js'
 import { compileLexicons, type CompiledLexicon } from '../lexicon/compile.js';
 import { BUILTIN_LEXICONS } from '../paths.js';
 import { analyseMessage } from './analyse.js';
+import { createAcceptableUseDetector } from './detectors/acceptable-use/index.js';
+import { createChainStructureSignals } from './detectors/chain-mail/structure.js';
 import { createLexiconDetector } from './detectors/lexicon.js';
 import { createPersonalDataDetector } from './detectors/personal-data/detector.js';
 import { maskPersonalDataInEvidence } from './detectors/personal-data/mask-evidence.js';
-import { withAudienceSeverity } from './detectors/personal-data/severity.js';
+import { rateLexiconFindings } from './detectors/personal-data/severity.js';
 import { createPupilEmailDetector } from './detectors/pupil-email/index.js';
-import { withOfficialSocialAccounts } from './detectors/pupil-email/social-accounts.js';
+import { officialSocialAccounts } from './detectors/pupil-email/social-accounts.js';
+import { spreadCandidate, type SpreadCandidate } from './spread/stage.js';
 import { parseMail, type ParsedAddress, type ParsedMail } from './parse/parse.js';
 import {
   highestSeverity,
@@ -25,7 +28,6 @@ import {
   type Message,
   type Party,
   type PartyRole,
-  type Severity,
   type Verdict,
 } from './types.js';
 
@@ -48,6 +50,8 @@ export interface ScanReport extends Verdict {
   /** Attachments whose content was not read (no extractor yet, or a limit): type and size, never the file name. */
   attachmentsNotScanned?: Array<{ contentType: string; size: number; reason: string }>;
   durationMs: number;
+  /** For the cross-message chain-mail stage (spread/stage.ts), which removes it before any output. */
+  spread?: SpreadCandidate;
 }
 
 export interface Scanner {
@@ -153,11 +157,15 @@ export function reportFor(message: AnalysedMessage, findings: Finding[], routes:
 
 export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
   const analyse = createAnalyser(config);
+  const compiled = options.lexicon ?? loadLexicon(config);
+  const lexicon = createLexiconDetector(compiled, [createChainStructureSignals(config)]);
+  const chainThreshold = compiled.thresholds.get('chain_mail') ?? 0.5;
+  const spareOfficialAccounts = officialSocialAccounts(config);
   const detectors = [
-    withAudienceSeverity(withOfficialSocialAccounts(createLexiconDetector(options.lexicon ?? loadLexicon(config)), config), config),
     createPersonalDataDetector(config),
     // After the personal-data detector: it reads the phone numbers and addresses found there.
     createPupilEmailDetector(),
+    createAcceptableUseDetector(config),
     ...(options.detectors ?? []),
   ];
   const context = detectorContext(config);
@@ -165,9 +173,14 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
     async scan(raw) {
       const started = performance.now();
       const message = await analyse(raw);
-      const findings: Finding[] = [];
+      const { reported, unreported } = lexicon.evaluate(message, context);
+      const findings = rateLexiconFindings(spareOfficialAccounts(reported, message), message, config);
       for (const detector of detectors) findings.push(...detector.detect(message, context, findings));
-      return reportFor(message, maskPersonalDataInEvidence(findings, message, context.excerptContext), config.routes, performance.now() - started);
+      const masked = maskPersonalDataInEvidence(findings, message, context.excerptContext);
+      const report = reportFor(message, masked, config.routes, performance.now() - started);
+      const recipients = [...message.to, ...message.cc, ...message.bcc].map(summary);
+      const spread = spreadCandidate(message, masked, unreported, chainThreshold, { ...(message.from ? { from: summary(message.from) } : {}), recipients });
+      return spread ? { ...report, spread } : report;
     },
   };
 }

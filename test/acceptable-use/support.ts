@@ -1,7 +1,6 @@
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { parseConfig } from '../../src/config/load.js';
 import type { KestrelConfig } from '../../src/config/schema.js';
-import { createAcceptableUseDetector } from '../../src/scan/detectors/acceptable-use/index.js';
 import { createScanner, type Scanner, type ScanReport } from '../../src/scan/pipeline.js';
 import type { Finding } from '../../src/scan/types.js';
 import { docx } from '../helpers/documents.js';
@@ -76,7 +75,7 @@ const scanners = new Map<KestrelConfig, Scanner>();
 export async function scan(raw: Buffer, config: KestrelConfig = DEFAULT_CONFIG): Promise<ScanReport> {
   let scanner = scanners.get(config);
   if (!scanner) {
-    scanner = createScanner(config, { detectors: [createAcceptableUseDetector(config)] });
+    scanner = createScanner(config);
     scanners.set(config, scanner);
   }
   return scanner.scan(raw);

@@ -83,7 +83,7 @@ describe('kestrel explain', () => {
     const file = join(dir, 'referral.eml');
     writeFileSync(file, 'From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\nFor the referral: NHS number 943 476 5919, thanks.\r\n');
     const { stdout } = await run(['explain', '--config', configFile, file]);
-    expect(stdout).toMatch(/personal data \(values masked\):\n  - personal_data\.nhs_number \(minor\): .*check digits valid, near "nhs number"/);
+    expect(stdout).toMatch(/other detectors \(personal data, pupil email, acceptable use; values masked\):\n  - personal_data\.nhs_number \(minor\): .*check digits valid, near "nhs number"/);
     expect(stdout).toContain('943 *** ****');
     expect(stdout).not.toContain('5919');
     expect(stdout).toMatch(/verdict: flagged, minor; routes: dpo/);

@@ -81,16 +81,20 @@ export function scoreHits(
   };
 }
 
+export interface LexiconDetector extends Detector {
+  /** The reported findings and the rest: findings of categories below their threshold. */
+  evaluate(message: AnalysedMessage, context: DetectorContext): { reported: Finding[]; unreported: Finding[] };
+}
+
 /**
  * The lexicon detector. `signalDetectors` supply structural signals that join the lexicon's
  * category scores (see scoreHits); they never report on their own below their category's threshold.
  */
-export function createLexiconDetector(lexicon: CompiledLexicon, signalDetectors: readonly Detector[] = []): Detector {
-  return {
-    id: 'lexicon',
-    detect(message, context) {
-      const signals = signalDetectors.flatMap((d) => d.detect(message, context));
-      return scoreHits(lexicon, evaluateRules(lexicon, message.fields), message, context, signals).findings;
-    },
+export function createLexiconDetector(lexicon: CompiledLexicon, signalDetectors: readonly Detector[] = []): LexiconDetector {
+  const evaluate: LexiconDetector['evaluate'] = (message, context) => {
+    const signals = signalDetectors.flatMap((d) => d.detect(message, context));
+    const { findings, unreported } = scoreHits(lexicon, evaluateRules(lexicon, message.fields), message, context, signals);
+    return { reported: findings, unreported };
   };
+  return { id: 'lexicon', evaluate, detect: (message, context) => evaluate(message, context).reported };
 }

@@ -3,7 +3,7 @@
  * serious breach when it goes to a personal Gmail address or to a pupil.
  */
 import type { Audience, KestrelConfig } from '../../../config/schema.js';
-import { SEVERITIES, severityRank, type AnalysedMessage, type Detector, type Finding, type Party, type Severity } from '../../types.js';
+import { SEVERITIES, severityRank, type AnalysedMessage, type Finding, type Party, type Severity } from '../../types.js';
 import type { Sensitivity } from './recognizer.js';
 
 export type AudienceSeverity = KestrelConfig['personalData']['audienceSeverity'];
@@ -63,11 +63,4 @@ export function rateLexiconFindings(findings: Finding[], message: AnalysedMessag
   const audience = audienceOf(message, new Set(config.trust.partnerDomains));
   const severity = personalDataSeverity('special', audience, config.personalData.audienceSeverity);
   return findings.map((f) => (f.category.startsWith('personal_data.') ? { ...f, severity } : f));
-}
-
-export function withAudienceSeverity(detector: Detector, config: KestrelConfig): Detector {
-  return {
-    id: detector.id,
-    detect: (message, context) => rateLexiconFindings(detector.detect(message, context), message, config),
-  };
 }
