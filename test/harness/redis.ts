@@ -1,0 +1,92 @@
+/**
+ * A throw-away redis-server for tests: a random loopback port, a temp dir, no persistence, and
+ * `maxmemory-policy noeviction` as Kestrel requires. As root it runs as `nobody` (Redis refuses
+ * nothing as root, but tests should not write root-owned files). Needs Debian's `redis-server`;
+ * `.ci/run` installs it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function redisAvailable(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function asNobody(command: string, args: string[]): [string, string[]] {
+  if (process.getuid?.() !== 0) return [command, args];
+  return ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', command, ...args]];
+}
+
+async function waitForPing(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${log()}`);
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      // not up yet
+    } finally {
+      client.disconnect();
+    }
+    if (Date.now() > deadline) throw new Error(`redis-server did not answer within 10 s: ${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-redis-'));
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const config = join(dir, 'redis.conf');
+  writeFileSync(config, [`bind 127.0.0.1`, `port ${port}`, `dir ${dir}`, 'save ""', 'appendonly no', 'maxmemory-policy noeviction', 'daemonize no', `logfile ""`].join('\n'));
+  const [command, args] = asNobody('redis-server', [config]);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const url = `redis://127.0.0.1:${port}`;
+  try {
+    await waitForPing(url, child, () => output);
+  } catch (error) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url,
+    port,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
