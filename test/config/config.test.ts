@@ -141,6 +141,7 @@ log:
       extraPersonalDomains: ['example-isp.net'],
       partnerDomains: ['riverside.gov.uk'],
       academies: [{ name: 'Riverbank Academy', patterns: ['*@ra.riverbank-trust.sch.uk'] }],
+      leaders: [],
     });
     expect(config.lexicons).toEqual([join(dir, 'lexicons/local')]);
     expect(config.disableRules).toEqual(['profanity.mild']);
@@ -257,6 +258,15 @@ log:
 
   it('complains when the document is not a mapping', () => {
     expect(problemsOf(() => parseConfig('k.yaml', '- a\n- b\n'))).toEqual(['k.yaml:1: expected object, received array']);
+  });
+
+  it('gives chain-mail, pupil-email and acceptable-use settings their defaults and checks them', () => {
+    const config = defaultConfig();
+    expect(config.chainMail).toEqual({ fanOutRecipients: 8, spread: { enabled: true, windowHours: 72, minSenders: 3 } });
+    expect(config.pupilEmail).toEqual({ socialAccounts: [] });
+    expect(config.acceptableUse).toEqual({ massMailingRecipients: 50, authservIds: [], senderServiceDomains: [] });
+    expect(problemsOf(() => parseConfig('k.yaml', 'chainMail:\n  spread:\n    minSenders: 1\n'))[0]).toMatch(/^k\.yaml:3: chainMail\.spread\.minSenders: /);
+    expect(problemsOf(() => parseConfig('k.yaml', 'trust:\n  leaders: [{ name: Helen Carter, addresses: [not-an-address] }]\n'))[0]).toBe('k.yaml:2: trust.leaders[0].addresses[0]: expected an address like head@example.org, got "not-an-address"');
   });
 });
 

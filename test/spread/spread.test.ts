@@ -124,7 +124,7 @@ describe('with a real redis-server', () => {
       for (const key of keys) {
         expect(key).toMatch(/^kestrel:spread:[0-3]:[0-9a-f]{4}$/);
         expect(await admin.pttl(key)).toBeGreaterThan(0);
-        for (const member of await admin.zrange(key, 0, -1)) expect(member).toMatch(/^[0-9a-f]{16}:s\d$/);
+        for (const member of await admin.zrange(key, '0', '-1')) expect(member).toMatch(/^[0-9a-f]{16}:s\d$/);
       }
     },
   );

@@ -1,6 +1,6 @@
 /**
  * The acceptable-use detector: checks that read the envelope and the attachments' facts rather
- * than the words (dangerous attachments, forged senders). Pure: what it needs from the bytes was
+ * than the words (dangerous attachments, forged senders, mass mailing). Pure: what it needs from the bytes was
  * found by the parse stage (AttachmentInfo.risk), what it needs from the config is read here once.
  * Switch a check off with `disableRules: [acceptable_use.forged_sender]`, or all with `acceptable_use`.
  */
@@ -9,13 +9,14 @@ import type { AnalysedMessage, Detector, Finding } from '../../types.js';
 import { domainSuffixSet, type AcceptableUseCheck, type CheckContext } from './check.js';
 import { dangerousAttachment } from './dangerous-attachment.js';
 import { forgedSender } from './forged-sender.js';
+import { massMailing } from './mass-mailing.js';
 import { compileLeader, type Leader } from './names.js';
 
 export { DANGEROUS_ATTACHMENT } from './dangerous-attachment.js';
 export { FORGED_SENDER } from './forged-sender.js';
 export type { AcceptableUseCheck, CheckContext } from './check.js';
 
-export const ACCEPTABLE_USE_CHECKS: readonly AcceptableUseCheck[] = [dangerousAttachment, forgedSender];
+export const ACCEPTABLE_USE_CHECKS: readonly AcceptableUseCheck[] = [dangerousAttachment, forgedSender, massMailing];
 
 function isDisabled(id: string, disabled: readonly string[]): boolean {
   return disabled.some((d) => id === d || id.startsWith(`${d}.`));
