@@ -214,10 +214,12 @@ export type Route = z.output<typeof routeSchema>;
 
 export function defaultRoutes(): Record<string, Route> {
   return {
-    monitor: { categories: ['safety.*', 'pupil_email.*'], minSeverity: 'minor' },
+    // Staff-pupil contact outside trust systems is a safeguarding matter; a social sign-up on a
+    // trust address is account misuse, for ICT.
+    monitor: { categories: ['safety.*', 'pupil_email.non_trust_account', 'pupil_email.personal_contact'], minSeverity: 'minor' },
     urgent: { categories: ['*'], minSeverity: 'urgent' },
     dpo: { categories: ['personal_data.*'], minSeverity: 'minor' },
-    ict: { categories: ['chain_mail', 'acceptable_use.*'], minSeverity: 'minor' },
+    ict: { categories: ['chain_mail', 'acceptable_use.*', 'pupil_email.social_signup'], minSeverity: 'minor' },
     record: { categories: ['profanity'], minSeverity: 'minor' },
   };
 }

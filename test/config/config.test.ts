@@ -60,10 +60,10 @@ describe('loadConfig', () => {
       excerptContext: 40,
     });
     expect(config.routes).toEqual({
-      monitor: { categories: ['safety.*', 'pupil_email.*'], minSeverity: 'minor' },
+      monitor: { categories: ['safety.*', 'pupil_email.non_trust_account', 'pupil_email.personal_contact'], minSeverity: 'minor' },
       urgent: { categories: ['*'], minSeverity: 'urgent' },
       dpo: { categories: ['personal_data.*'], minSeverity: 'minor' },
-      ict: { categories: ['chain_mail', 'acceptable_use.*'], minSeverity: 'minor' },
+      ict: { categories: ['chain_mail', 'acceptable_use.*', 'pupil_email.social_signup'], minSeverity: 'minor' },
       record: { categories: ['profanity'], minSeverity: 'minor' },
     });
     expect(config.log.level).toBe('info');

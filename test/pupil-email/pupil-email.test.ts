@@ -153,6 +153,8 @@ describe('trust addresses used for personal social media', () => {
   it('flags sign-up mail from a social network to a pupil (moderate) and to staff (minor)', async () => {
     expect(severityOf(await scan(signup, 'noreply@discord.com', [PUPIL]), 'pupil_email.social_signup')).toBe('moderate');
     expect(severityOf(await scan('Hi Sophie, welcome to LinkedIn! Please confirm your email address.', 'security-noreply@linkedin.com', [STAFF]), 'pupil_email.social_signup')).toBe('minor');
+    // Account misuse goes to ICT, not to the e-safety monitor.
+    expect((await scan(signup, 'noreply@discord.com', [PUPIL])).routes).toEqual(['ict']);
   });
 
   it('needs the network as the sender, and spares the official accounts the trust lists', async () => {
