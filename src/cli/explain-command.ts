@@ -81,7 +81,7 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
     const { categories } = scoreHits(lexicon, traces.flatMap((t) => (t.hit ? [t.hit] : [])), message, context, signals);
     // The verdict is the scanner's own, so explain never disagrees with scan; the cross-message
     // chain-mail signal needs other messages and is not applied here.
-    const { spread: _spread, ...report } = await scanner.scan(item.raw);
+    const { spread: _spread, ...report } = scanner.report(message);
     const signalRules = new Set(signals.map((f) => f.rule));
     const detectorFindings = report.findings.filter((f) => !ruleIds.has(f.rule) && !signalRules.has(f.rule));
     if (options.json) {

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { KestrelConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { isErrorLine, scanItems, type ScanLine } from '../scan/batch.js';
-import { loadLexicon, verdictFor } from '../scan/pipeline.js';
+import { loadLexicon } from '../scan/pipeline.js';
 import { applySpread } from '../scan/spread/stage.js';
 import { MemorySpreadTracker } from '../scan/spread/tracker.js';
 import { ScanPool } from '../scan/pool.js';
@@ -54,7 +54,7 @@ export async function scanPaths(config: KestrelConfig, paths: string[], options:
     const items = readMessages(paths, { maxMessageBytes: config.scan.maxMessageBytes, ...(stdin ? { stdin } : {}) });
     for await (const scanned of scanItems(items, pool, threadCount(config, jobs) * 4, log)) {
       messages++;
-      const line = isErrorLine(scanned) ? scanned : await applySpread(scanned, spread, config, (findings) => verdictFor(findings, config.routes));
+      const line = isErrorLine(scanned) ? scanned : await applySpread(scanned, spread, config);
       if (isErrorLine(line)) failed++;
       onLine(line);
     }

@@ -96,6 +96,11 @@ export function matchesCategory(pattern: string, category: string): boolean {
   return pattern === category;
 }
 
+/** `disableRules` entries are rule ids or id prefixes: `personal_data` and `personal_data.` cover every personal-data rule. */
+export function isRuleDisabled(id: string, disabled: readonly string[]): boolean {
+  return disabled.some((d) => id === d || id.startsWith(d.endsWith('.') ? d : `${d}.`));
+}
+
 const list = <T extends z.ZodType>(item: T) => z.array(item).default(() => []);
 
 const academySchema = z.strictObject({

@@ -5,6 +5,7 @@
  */
 import type { KestrelConfig } from '../config/schema.js';
 import type { Direction, Party } from '../scan/types.js';
+import { domainOf, domainSuffixSet, normaliseDomain } from './domains.js';
 import { compileAddressPatterns } from './patterns.js';
 import { readPeopleCsv } from './people-csv.js';
 import type { PersonRecord } from './people-csv.js';
@@ -30,17 +31,8 @@ export function createDirectory(trust: TrustConfig): TrustDirectory {
   const personalDomains = new Set([...trust.personalDomains, ...trust.extraPersonalDomains].map(normaliseDomain));
   const cache = new Map<string, Classification>();
 
-  function isTrustDomain(domain: string): boolean {
-    // Walk the suffixes so staff.example.sch.uk is trust when example.sch.uk is listed.
-    let candidate = normaliseDomain(domain);
-    while (candidate !== '') {
-      if (trustDomains.has(candidate)) return true;
-      const dot = candidate.indexOf('.');
-      if (dot < 0) return false;
-      candidate = candidate.slice(dot + 1);
-    }
-    return false;
-  }
+  // staff.example.sch.uk is trust when example.sch.uk is listed.
+  const isTrustDomain = domainSuffixSet(trustDomains);
 
   function work(address: string): Classification {
     const person = people.get(address);
@@ -87,13 +79,4 @@ export function createDirectory(trust: TrustConfig): TrustDirectory {
       return recipients.some((r) => r.role === 'external') ? 'outbound' : 'internal';
     },
   };
-}
-
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? '' : normaliseDomain(address.slice(at + 1));
-}
-
-function normaliseDomain(domain: string): string {
-  return domain.trim().toLowerCase().replace(/\.$/, '');
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { isRuleDisabled } from '../config/schema.js';
 import { parseYaml, validate, SourceError, type YamlSource } from '../config/yaml-source.js';
 import type { Severity } from '../scan/types.js';
 import { PhraseMatcher } from './matcher.js';
@@ -140,9 +141,6 @@ export interface CompileOptions {
   contextSeverity?: Readonly<Record<string, Severity>>;
 }
 
-function isDisabled(id: string, disabled: readonly string[]): boolean {
-  return disabled.some((d) => id === d || id.startsWith(d.endsWith('.') ? d : `${d}.`));
-}
 
 interface LoadedFile {
   source: YamlSource;
@@ -227,7 +225,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
         return;
       }
       ruleOrigins.set(rule.id, origin);
-      if (isDisabled(rule.id, disabled)) return;
+      if (isRuleDisabled(rule.id, disabled)) return;
       const refs = (entries: ReadonlyArray<{ terms: string[]; within: number; side: Side; sentence: boolean }>, key: string): TermGroupRef[] =>
         entries.map((entry, e) => ({
           group: builder.addGroup(entry.terms, source, [...at, key, e, 'terms'], problems),

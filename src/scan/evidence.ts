@@ -36,3 +36,12 @@ export function makeEvidence(field: TextField, start: number, end: number, conte
     ...(isInside(field.quoted, start) ? { quoted: true } : {}),
   };
 }
+
+/**
+ * Evidence about the message as a whole (its envelope, an attachment's type) rather than a span of
+ * text: `start` = `end` = 0, and `match` and `excerpt` describe what was found, never quoting an
+ * address or a file name.
+ */
+export function describedEvidence(field: string, match: string, excerpt: string): Evidence {
+  return { field, start: 0, end: 0, match, excerpt };
+}

@@ -2,7 +2,7 @@
  * The scan pipeline for one message: parse -> resolve parties -> normalise + tokenise -> detectors
  * -> verdict. Connectors, workers and the `scan` command all call this; it does no I/O of its own.
  */
-import { matchesCategory, type KestrelConfig, type Route } from '../config/schema.js';
+import type { KestrelConfig, Route } from '../config/schema.js';
 import { createDirectory, type TrustDirectory } from '../directory/directory.js';
 import { compileLexicons, type CompiledLexicon } from '../lexicon/compile.js';
 import { BUILTIN_LEXICONS } from '../paths.js';
@@ -17,9 +17,8 @@ import { createPupilEmailDetector } from './detectors/pupil-email/index.js';
 import { officialSocialAccounts } from './detectors/pupil-email/social-accounts.js';
 import { spreadCandidate, type SpreadCandidate } from './spread/stage.js';
 import { parseMail, type ParsedAddress, type ParsedMail } from './parse/parse.js';
+import { verdictFor } from './verdict.js';
 import {
-  highestSeverity,
-  severityRank,
   type AnalysedMessage,
   type Detector,
   type DetectorContext,
@@ -56,34 +55,14 @@ export interface ScanReport extends Verdict {
 
 export interface Scanner {
   scan(raw: Buffer): Promise<ScanReport>;
+  /** The report for a message already analysed (see createAnalyser): what `scan` does after parsing. */
+  report(message: AnalysedMessage, started?: number): ScanReport;
 }
 
 /** Load the built-in lexicons plus any the config adds. Throws SourceError with `file:line` problems. */
 export function loadLexicon(config: KestrelConfig): CompiledLexicon {
   const paths = config.builtinLexicons ? [BUILTIN_LEXICONS, ...config.lexicons] : config.lexicons;
   return compileLexicons(paths, { disabledRules: config.disableRules, contextSeverity: config.contextSeverity });
-}
-
-function routesFor(findings: readonly Finding[], routes: Record<string, Route>): string[] {
-  return Object.entries(routes)
-    .filter(([, route]) =>
-      findings.some(
-        (f) => severityRank(f.severity) >= severityRank(route.minSeverity) && route.categories.some((p) => matchesCategory(p, f.category)),
-      ),
-    )
-    .map(([name]) => name);
-}
-
-export function verdictFor(findings: Finding[], routes: Record<string, Route>): Verdict {
-  const severity = highestSeverity(findings.map((f) => f.severity));
-  return {
-    flagged: findings.length > 0,
-    categories: [...new Set(findings.map((f) => f.category))].sort(),
-    severity,
-    urgent: severity === 'urgent',
-    findings: [...findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || b.score - a.score),
-    routes: routesFor(findings, routes),
-  };
 }
 
 function toMessage(parsed: ParsedMail, directory: TrustDirectory): Message {
@@ -169,18 +148,23 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
     ...(options.detectors ?? []),
   ];
   const context = detectorContext(config);
+  const report = (message: AnalysedMessage, started = performance.now()): ScanReport => {
+    const { reported, unreported } = lexicon.evaluate(message, context);
+    const findings = rateLexiconFindings(spareOfficialAccounts(reported, message), message, config);
+    for (const detector of detectors) findings.push(...detector.detect(message, context, findings));
+    const masked = maskPersonalDataInEvidence(findings, message, context.excerptContext);
+    const result = reportFor(message, masked, config.routes, performance.now() - started);
+    const spread = spreadCandidate(message, masked, unreported, chainThreshold, () => ({
+      ...(message.from ? { from: summary(message.from) } : {}),
+      recipients: [...message.to, ...message.cc, ...message.bcc].map(summary),
+    }));
+    return spread ? { ...result, spread } : result;
+  };
   return {
+    report,
     async scan(raw) {
       const started = performance.now();
-      const message = await analyse(raw);
-      const { reported, unreported } = lexicon.evaluate(message, context);
-      const findings = rateLexiconFindings(spareOfficialAccounts(reported, message), message, config);
-      for (const detector of detectors) findings.push(...detector.detect(message, context, findings));
-      const masked = maskPersonalDataInEvidence(findings, message, context.excerptContext);
-      const report = reportFor(message, masked, config.routes, performance.now() - started);
-      const recipients = [...message.to, ...message.cc, ...message.bcc].map(summary);
-      const spread = spreadCandidate(message, masked, unreported, chainThreshold, { ...(message.from ? { from: summary(message.from) } : {}), recipients });
-      return spread ? { ...report, spread } : report;
+      return report(await analyse(raw), started);
     },
   };
 }

@@ -3,7 +3,7 @@ import { DANGEROUS_ATTACHMENT } from '../../src/scan/detectors/acceptable-use/in
 import { ARCHIVE_LIMITS, listZip } from '../../src/scan/parse/archive.js';
 import { executableFormat, nameFacts } from '../../src/scan/parse/file-types.js';
 import { parseMail } from '../../src/scan/parse/parse.js';
-import { cfbHasMacros } from '../../src/scan/parse/risk.js';
+import { cfbHasMacros } from '../../src/scan/parse/documents/cfb.js';
 import { cfb, docx, patchZipEntry, pdf, wordParagraph, xlsx } from '../helpers/documents.js';
 import { auConfig, docxWithMacros, findingsOf, mail, PARENT, PUPIL, scan, tinyElf, tinyPe, TYPES, zipOf, type Part } from './support.js';
 

@@ -2,6 +2,7 @@
  * The lexicon detector: rule hits become findings, grouped per rule, and a category is reported
  * only when its combined score reaches the category's threshold (weak signals need company).
  */
+import { domainOf, isUnderDomain } from '../../directory/domains.js';
 import type { CompiledLexicon } from '../../lexicon/compile.js';
 import { evaluateRules, scoreCategories, scoreRules, type RuleHit, type RuleScore } from '../../lexicon/engine.js';
 import { makeEvidence } from '../evidence.js';
@@ -14,14 +15,9 @@ export function fitsCondition(when: RuleCondition | undefined, message: Analysed
   if (when.from && !(message.from && when.from.includes(message.from.role))) return false;
   if (when.to && ![...message.to, ...message.cc, ...message.bcc].some((p) => when.to!.includes(p.role))) return false;
   if (when.direction && !when.direction.includes(message.direction)) return false;
-  if (when.fromDomain && !(message.from && when.fromDomain.some((d) => isUnderDomain(message.from!.address, d)))) return false;
+  if (when.fromDomain && !(message.from && when.fromDomain.some((d) => isUnderDomain(domainOf(message.from!.address), d)))) return false;
   if (when.fromPersonalDomain !== undefined && (message.from?.personalDomain ?? false) !== when.fromPersonalDomain) return false;
   return true;
-}
-
-function isUnderDomain(address: string, domain: string): boolean {
-  const host = address.slice(address.lastIndexOf('@') + 1);
-  return host === domain || host.endsWith(`.${domain}`);
 }
 
 /** Enough evidence to judge a finding; more would only keep more of the message. */

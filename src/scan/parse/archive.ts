@@ -79,14 +79,9 @@ function decodeName(raw: Buffer): string {
   }
 }
 
-interface ListState {
+/** The listing being built, and what the limits count while nested zips are opened. */
+interface ListState extends ArchiveListing {
   limits: ArchiveLimits;
-  entries: number;
-  risky: ArchiveEntryRisk[];
-  vbaProject: boolean;
-  package: boolean;
-  problems: string[];
-  partial: boolean;
   nestedOpened: number;
   nestedBytes: number;
 }
@@ -216,12 +211,6 @@ export async function listZip(bytes: Uint8Array, limits: ArchiveLimits = ARCHIVE
   } catch (err) {
     note(state, `zip could not be listed (${shortMessage(err)})`, true);
   }
-  return {
-    entries: state.entries,
-    risky: state.risky,
-    vbaProject: state.vbaProject,
-    package: state.package,
-    problems: state.problems,
-    partial: state.partial,
-  };
+  const { limits: _limits, nestedOpened: _opened, nestedBytes: _bytes, ...listing } = state;
+  return listing;
 }

@@ -7,40 +7,13 @@
  */
 import type { AttachmentRisk } from '../types.js';
 import { isZip, listZip, ARCHIVE_LIMITS, type ArchiveLimits } from './archive.js';
-import { isCfb } from './documents/cfb.js';
+import { cfbHasMacros } from './documents/cfb.js';
 import { executableFormat } from './file-types.js';
 
 export interface RiskInspection {
   /** Undefined when there is nothing to say. */
   risk?: AttachmentRisk;
   problems: string[];
-}
-
-/** Directory entries of a compound file: 128 bytes each, in sectors after a 512-byte header. */
-const CFB_HEADER_BYTES = 512;
-const CFB_ENTRY_BYTES = 128;
-const CFB_NAME_LENGTH_AT = 64;
-
-/**
- * Word keeps VBA in a `Macros` storage, Excel in `_VBA_PROJECT_CUR`; both hold a `VBA` storage and
- * a `_VBA_PROJECT` stream. A name counts only at the start of a directory entry with that length,
- * as documents/cfb.ts reads them, not as text anywhere in the file.
- */
-const VBA_NAMES = ['VBA', '_VBA_PROJECT', '_VBA_PROJECT_CUR', 'Macros'];
-
-function cfbHasEntry(buffer: Buffer, name: string): boolean {
-  const needle = Buffer.from(name, 'utf16le');
-  for (let at = buffer.indexOf(needle, CFB_HEADER_BYTES); at >= 0; at = buffer.indexOf(needle, at + 2)) {
-    if ((at - CFB_HEADER_BYTES) % CFB_ENTRY_BYTES !== 0 || at + CFB_NAME_LENGTH_AT + 2 > buffer.length) continue;
-    if (buffer.readUInt16LE(at + CFB_NAME_LENGTH_AT) === (name.length + 1) * 2) return true;
-  }
-  return false;
-}
-
-export function cfbHasMacros(bytes: Uint8Array): boolean {
-  if (!isCfb(bytes)) return false;
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return VBA_NAMES.some((name) => cfbHasEntry(buffer, name));
 }
 
 export async function inspectAttachment(bytes: Uint8Array, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<RiskInspection> {

@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { KestrelConfig } from '../../config/schema.js';
 import { combineScores } from '../../lexicon/engine.js';
+import { describedEvidence } from '../evidence.js';
+import { verdictFor } from '../verdict.js';
 import { chainFingerprints } from './fingerprint.js';
 import type { SpreadTracker } from './tracker.js';
 import type { AnalysedMessage, Finding } from '../types.js';
@@ -40,7 +42,8 @@ export function spreadCandidate(
   reported: readonly Finding[],
   unreported: readonly Finding[],
   threshold: number,
-  parties: { from?: PartySummary; recipients: PartySummary[] },
+  /** Called only for a candidate: most messages have no chain text. */
+  parties: () => { from?: PartySummary; recipients: PartySummary[] },
 ): SpreadCandidate | undefined {
   if (!message.from) return undefined;
   const isReported = reported.some((f) => f.category === CATEGORY);
@@ -56,17 +59,12 @@ export function spreadCandidate(
     pending,
     score: combineScores(pending.map((f) => f.score)),
     threshold,
-    ...parties,
+    ...parties(),
   };
 }
 
-type Verdicts = (findings: Finding[]) => Pick<ScanReport, 'flagged' | 'categories' | 'severity' | 'urgent' | 'findings' | 'routes'>;
-
-/**
- * The report with the spread applied and the candidate removed. `verdictFor` recomputes the
- * verdict from findings (pipeline.ts). Without a tracker (spread switched off) only the candidate goes.
- */
-export async function applySpread<T extends ScanReport>(report: T, tracker: SpreadTracker | null, config: KestrelConfig, verdictFor: Verdicts, now = Date.now()): Promise<T> {
+/** The report with the spread applied and the candidate removed. Without a tracker (spread switched off) only the candidate goes. */
+export async function applySpread<T extends ScanReport>(report: T, tracker: SpreadTracker | null, config: KestrelConfig, now = Date.now()): Promise<T> {
   const { spread: candidate, ...rest } = report;
   const plain = rest as T;
   if (!candidate || !tracker) return plain;
@@ -82,12 +80,12 @@ export async function applySpread<T extends ScanReport>(report: T, tracker: Spre
     severity: 'minor',
     score: SPREAD_SCORE,
     policy: POLICY,
-    evidence: [{ field: 'envelope', start: 0, end: 0, match: '', excerpt: `${senders} senders in ${settings.windowHours} h` }],
+    evidence: [describedEvidence('envelope', '', `${senders} senders in ${settings.windowHours} h`)],
   };
   const wasReported = candidate.pending.length === 0;
   if (!wasReported && combineScores([candidate.score, SPREAD_SCORE]) < candidate.threshold) return plain;
   const findings = [...plain.findings, ...candidate.pending, finding];
-  const verdict = verdictFor(findings);
+  const verdict = verdictFor(findings, config.routes);
   const parties = plain.flagged ? {} : { ...(candidate.from ? { from: candidate.from } : {}), recipients: candidate.recipients };
   return { ...plain, ...verdict, ...parties };
 }

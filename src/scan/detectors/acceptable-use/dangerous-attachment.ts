@@ -18,7 +18,8 @@
  */
 import { nameFacts, type ExecutableFormat } from '../../parse/file-types.js';
 import { severityRank, type AnalysedMessage, type ArchiveEntryRisk, type AttachmentInfo, type Finding, type RiskyKind, type Severity } from '../../types.js';
-import { describedEvidence, MAX_EVIDENCE, type AcceptableUseCheck } from './check.js';
+import { describedEvidence } from '../../evidence.js';
+import { MAX_EVIDENCE, type AcceptableUseCheck } from './check.js';
 
 export const DANGEROUS_ATTACHMENT = 'acceptable_use.dangerous_attachment';
 /** Social Media and ICT AUP 11.1: "To create or deliberately distribute ICT or communications systems viruses". */

@@ -17,7 +17,9 @@
  */
 import { severityRank, type AnalysedMessage, type Evidence, type Finding, type Severity } from '../../types.js';
 import { identityDomain, trustedAuthResults, type AuthResultsHeader } from './auth-results.js';
-import { describedEvidence, domainOf, MAX_EVIDENCE, type AcceptableUseCheck, type CheckContext } from './check.js';
+import { domainOf } from '../../../directory/domains.js';
+import { describedEvidence } from '../../evidence.js';
+import { MAX_EVIDENCE, type AcceptableUseCheck, type CheckContext } from './check.js';
 import { leaderNamed } from './names.js';
 
 export const FORGED_SENDER = 'acceptable_use.forged_sender';

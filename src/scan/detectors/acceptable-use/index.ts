@@ -4,9 +4,10 @@
  * found by the parse stage (AttachmentInfo.risk), what it needs from the config is read here once.
  * Switch a check off with `disableRules: [acceptable_use.forged_sender]`, or all with `acceptable_use`.
  */
-import type { KestrelConfig } from '../../../config/schema.js';
+import { isRuleDisabled, type KestrelConfig } from '../../../config/schema.js';
 import type { AnalysedMessage, Detector, Finding } from '../../types.js';
-import { domainSuffixSet, type AcceptableUseCheck, type CheckContext } from './check.js';
+import { domainSuffixSet } from '../../../directory/domains.js';
+import type { AcceptableUseCheck, CheckContext } from './check.js';
 import { dangerousAttachment } from './dangerous-attachment.js';
 import { forgedSender } from './forged-sender.js';
 import { massMailing } from './mass-mailing.js';
@@ -18,12 +19,9 @@ export type { AcceptableUseCheck, CheckContext } from './check.js';
 
 export const ACCEPTABLE_USE_CHECKS: readonly AcceptableUseCheck[] = [dangerousAttachment, forgedSender, massMailing];
 
-function isDisabled(id: string, disabled: readonly string[]): boolean {
-  return disabled.some((d) => id === d || id.startsWith(`${d}.`));
-}
 
 export function createAcceptableUseDetector(config: KestrelConfig, checks: readonly AcceptableUseCheck[] = ACCEPTABLE_USE_CHECKS): Detector {
-  const enabled = checks.filter((c) => !isDisabled(c.id, config.disableRules));
+  const enabled = checks.filter((c) => !isRuleDisabled(c.id, config.disableRules));
   const context: CheckContext = {
     settings: config.acceptableUse,
     isTrustDomain: domainSuffixSet(config.trust.domains),

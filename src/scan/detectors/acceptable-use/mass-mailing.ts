@@ -5,7 +5,8 @@
  * Bcc counts too: the sender's Sent copy shows it.
  */
 import type { AnalysedMessage, Finding } from '../../types.js';
-import { describedEvidence, type AcceptableUseCheck, type CheckContext } from './check.js';
+import { describedEvidence } from '../../evidence.js';
+import { type AcceptableUseCheck, type CheckContext } from './check.js';
 
 export const MASS_MAILING = 'acceptable_use.mass_mailing';
 

@@ -6,7 +6,8 @@
  * scoreHits), so they count only beside chain-letter words.
  */
 import type { KestrelConfig } from '../../../config/schema.js';
-import type { AnalysedMessage, Detector, Evidence, Finding } from '../../types.js';
+import { describedEvidence } from '../../evidence.js';
+import type { AnalysedMessage, Detector, Finding } from '../../types.js';
 
 const POLICY = '000_84beb20efc1da5e6.txt 11.1';
 const FORWARD_PREFIX = /^\s*(?:(?:fwd?|fw|tr|wg|vs|rv|enc)\s*(?:\[\d+\])?\s*:\s*)/i;
@@ -46,6 +47,7 @@ export interface ForwardHistory {
 export function forwardHistory(text: string): ForwardHistory {
   let blocks = 0;
   let pendingFrom = -1;
+  let lastSeparator = -Infinity;
   const recipients = new Set<string>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -54,12 +56,13 @@ export function forwardHistory(text: string): ForwardHistory {
     if (FORWARD_SEPARATOR.test(line)) {
       blocks++;
       pendingFrom = -1;
+      lastSeparator = i;
       continue;
     }
     if (QUOTED_FROM.test(line)) pendingFrom = i;
     else if (pendingFrom >= 0 && i - pendingFrom <= 2 && QUOTED_SENT.test(line)) {
       // A From: line followed by Sent:/Date: is a header block, unless a separator just opened it.
-      if (!(pendingFrom > 0 && FORWARD_SEPARATOR.test(lines[pendingFrom - 1] ?? '')) && !(pendingFrom > 1 && FORWARD_SEPARATOR.test(lines[pendingFrom - 2] ?? ''))) blocks++;
+      if (pendingFrom - lastSeparator > 2) blocks++;
       pendingFrom = -1;
     }
     const to = QUOTED_RECIPIENTS.exec(line);
@@ -68,9 +71,8 @@ export function forwardHistory(text: string): ForwardHistory {
   return { blocks, quotedRecipients: recipients.size };
 }
 
-function signal(rule: string, description: string, score: number, excerpt: string, field = 'envelope'): Finding {
-  const evidence: Evidence = { field, start: 0, end: 0, match: '', excerpt };
-  return { rule, description, category: 'chain_mail', severity: 'minor', score, policy: POLICY, evidence: [evidence] };
+function signal(rule: string, description: string, score: number, excerpt: string): Finding {
+  return { rule, description, category: 'chain_mail', severity: 'minor', score, policy: POLICY, evidence: [describedEvidence('envelope', '', excerpt)] };
 }
 
 /** Signals for the chain_mail category; see the module comment. Scores are the rules' weights. */

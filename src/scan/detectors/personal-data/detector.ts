@@ -4,7 +4,7 @@
  * Message-level checks (bulk records, exposed recipients, typo domains, names in the subject) add
  * their own findings.
  */
-import type { KestrelConfig } from '../../../config/schema.js';
+import { isRuleDisabled, type KestrelConfig } from '../../../config/schema.js';
 import { makeEvidence } from '../../evidence.js';
 import type { AnalysedMessage, Detector, DetectorContext, Evidence, Finding, Severity } from '../../types.js';
 import { FieldView } from './field-view.js';
@@ -50,9 +50,6 @@ export interface MessageCheck {
 
 const MAX_EVIDENCE_PER_FINDING = 5;
 
-function isDisabled(id: string, disabled: readonly string[]): boolean {
-  return disabled.some((d) => id === d || id.startsWith(`${d}.`));
-}
 
 /**
  * Where two recognizers claim overlapping text, the higher score wins; on a tie, the earlier
@@ -86,7 +83,7 @@ function settleOverlaps(hits: PersonalDataHit[], order: ReadonlyMap<Recognizer, 
 }
 
 /** The text with each span replaced by its mask, in one pass: a check may mask thousands. */
-function maskSpans(text: string, spans: readonly MaskedSpan[]): string {
+export function maskSpans(text: string, spans: readonly MaskedSpan[]): string {
   let out = '';
   let at = 0;
   for (const span of [...spans].sort((a, b) => a.start - b.start)) {
@@ -103,8 +100,8 @@ export interface PersonalDataOptions {
 }
 
 export function createPersonalDataDetector(config: KestrelConfig, options: PersonalDataOptions = {}): Detector {
-  const recognizers = (options.recognizers ?? RECOGNIZERS).filter((r) => !isDisabled(r.id, config.disableRules));
-  const checks = (options.checks ?? MESSAGE_CHECKS).filter((c) => !isDisabled(c.id, config.disableRules));
+  const recognizers = (options.recognizers ?? RECOGNIZERS).filter((r) => !isRuleDisabled(r.id, config.disableRules));
+  const checks = (options.checks ?? MESSAGE_CHECKS).filter((c) => !isRuleDisabled(c.id, config.disableRules));
   const settings = config.personalData;
   const priority = new Map(recognizers.map((r, i) => [r, i]));
   const partnerDomains = new Set(config.trust.partnerDomains);

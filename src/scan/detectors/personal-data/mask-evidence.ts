@@ -6,37 +6,23 @@
  */
 import { makeEvidence } from '../../evidence.js';
 import type { AnalysedMessage, Evidence, Finding } from '../../types.js';
+import { maskSpans, type MaskedSpan } from './detector.js';
 
-interface Value {
-  start: number;
-  end: number;
-  masked: string;
-}
 
 /** The masked values per field, as the personal-data findings report them (`match` is the masked value). */
-function maskedValues(findings: readonly Finding[]): Map<string, Value[]> {
-  const byField = new Map<string, Value[]>();
+function maskedValues(findings: readonly Finding[]): Map<string, MaskedSpan[]> {
+  const byField = new Map<string, MaskedSpan[]>();
   for (const finding of findings) {
     if (!finding.category.startsWith('personal_data.')) continue;
     for (const e of finding.evidence) {
       if (!e.masked || e.end <= e.start || e.match.length !== e.end - e.start) continue;
       let list = byField.get(e.field);
       if (!list) byField.set(e.field, (list = []));
-      list.push({ start: e.start, end: e.end, masked: e.match });
+      const masked = e.match;
+      list.push({ start: e.start, end: e.end, mask: () => masked });
     }
   }
   return byField;
-}
-
-function applyMasks(text: string, values: readonly Value[]): string {
-  let out = '';
-  let at = 0;
-  for (const v of [...values].sort((a, b) => a.start - b.start)) {
-    if (v.start < at) continue;
-    out += text.slice(at, v.start) + v.masked;
-    at = v.end;
-  }
-  return out + text.slice(at);
 }
 
 export function maskPersonalDataInEvidence(findings: Finding[], message: AnalysedMessage, excerptContext: number): Finding[] {
@@ -51,7 +37,7 @@ export function maskPersonalDataInEvidence(findings: Finding[], message: Analyse
     const field = message.fields.find((f) => f.field === e.field);
     if (!field) return e;
     let text = maskedText.get(e.field);
-    if (text === undefined) maskedText.set(e.field, (text = applyMasks(field.text, values.get(e.field)!)));
+    if (text === undefined) maskedText.set(e.field, (text = maskSpans(field.text, values.get(e.field)!)));
     const again = makeEvidence({ ...field, text }, e.start, e.end, excerptContext);
     return again.excerpt === e.excerpt ? e : { ...again, masked: true };
   };

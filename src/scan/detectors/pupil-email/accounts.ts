@@ -5,14 +5,11 @@
  * says. Text that admits to it ("using my own email, the school one keeps logging me out") is a
  * lexicon rule (lexicons/pupil_email/non_trust_account.yaml) for senders the directory does not know.
  */
-import { severityRank, type AnalysedMessage, type Evidence, type Finding, type Party, type Severity } from '../../types.js';
+import { describedEvidence } from '../../evidence.js';
+import { severityRank, type AnalysedMessage, type Finding, type Party, type Severity } from '../../types.js';
 
 export const TRUST_ACCOUNT_POLICY = '003_c7be022a1d032c68.txt 4';
 
-/** Evidence about who wrote to whom: roles and account kinds, never the addresses. */
-export function envelopeEvidence(excerpt: string): Evidence {
-  return { field: 'envelope', start: 0, end: 0, match: '', excerpt };
-}
 
 function account(party: Party): string {
   if (party.trustAccount) return 'trust account';
@@ -58,7 +55,8 @@ export function nonTrustAccount(message: AnalysedMessage): Finding[] {
       severity: worst.breach.severity,
       score: 1,
       policy: TRUST_ACCOUNT_POLICY,
-      evidence: [envelopeEvidence(`${from.role} (${account(from)}) to ${worst.to.role} (${account(worst.to)})`)],
+      // Roles and account kinds, never the addresses.
+      evidence: [describedEvidence('envelope', '', `${from.role} (${account(from)}) to ${worst.to.role} (${account(worst.to)})`)],
     },
   ];
 }

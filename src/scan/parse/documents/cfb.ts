@@ -1,8 +1,8 @@
 /**
  * Compound File Binary (OLE2) files: the legacy .doc/.xls/.ppt formats, and also any password-
  * protected Office Open XML file, which Office stores as an encrypted `EncryptedPackage` stream
- * inside a CFB container rather than as a zip. Neither is read; this only says which it is, from
- * the names in the container's directory.
+ * inside a CFB container rather than as a zip. Neither is read; this only says which it is, and
+ * whether it carries macros, from the names in the container's directory.
  */
 const MAGIC = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
 
@@ -25,6 +25,16 @@ function hasStream(bytes: Uint8Array, name: string): boolean {
     if (buffer.readUInt16LE(at + NAME_LENGTH_AT) === (name.length + 1) * 2) return true;
   }
   return false;
+}
+
+/**
+ * Word keeps VBA in a `Macros` storage, Excel in `_VBA_PROJECT_CUR`; both hold a `VBA` storage and
+ * a `_VBA_PROJECT` stream.
+ */
+const VBA_NAMES = ['VBA', '_VBA_PROJECT', '_VBA_PROJECT_CUR', 'Macros'];
+
+export function cfbHasMacros(bytes: Uint8Array): boolean {
+  return isCfb(bytes) && VBA_NAMES.some((name) => hasStream(bytes, name));
 }
 
 /** The skip reason for a CFB file: `encrypted`, or which legacy format it is. */

@@ -4,6 +4,8 @@
  * one keystroke away from the trust's own or a partner's (`riverbank-trsut.sch.uk`), and a pupil's
  * data sent to one family's mailbox while the message itself names another as the contact.
  */
+import { domainOf, isUnderDomain } from '../../../../directory/domains.js';
+import { describedEvidence } from '../../../evidence.js';
 import type { CheckContext, MaskedSpan, MessageCheck } from '../detector.js';
 import type { FieldView } from '../field-view.js';
 import { wordInClause } from '../recognizers/contact-context.js';
@@ -12,18 +14,14 @@ import { EMAIL, isOnHeaderLine, maskEmail, SENDERS_OWN_WORDS } from './personal-
 
 const POLICY = '003_c7be022a1d032c68.txt 4';
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1);
-}
-
 /** Evidence about the envelope rather than the text: no span, and no address in clear. */
 function envelopeEvidence(excerpt: string): Evidence {
-  return { field: 'recipients', start: 0, end: 0, match: '', excerpt };
+  return describedEvidence('recipients', '', excerpt);
 }
 
 
 function isUnder(domain: string, parents: Iterable<string>): boolean {
-  for (const parent of parents) if (domain === parent || domain.endsWith(`.${parent}`)) return true;
+  for (const parent of parents) if (isUnderDomain(domain, parent)) return true;
   return false;
 }
 
@@ -78,7 +76,7 @@ export function editDistance(a: string, b: string, limit: number): number {
 /** The trust or partner domain `domain` looks like a mistyping of, if any. */
 function lookAlike(domain: string, known: readonly string[]): string | undefined {
   for (const target of known) {
-    if (domain === target || domain.endsWith(`.${target}`)) return undefined;
+    if (isUnderDomain(domain, target)) return undefined;
   }
   for (const target of known) {
     // Compare like with like: staff.riverbank-trsut.sch.uk against the same number of labels.
