@@ -2,7 +2,7 @@
  * The scan pipeline for one message: parse -> resolve parties -> normalise + tokenise -> detectors
  * -> verdict. Connectors, workers and the `scan` command all call this; it does no I/O of its own.
  */
-import type { KestrelConfig, Route } from '../config/schema.js';
+import { isRuleDisabled, type KestrelConfig, type Route } from '../config/schema.js';
 import { createDirectory, type TrustDirectory } from '../directory/directory.js';
 import { compileLexicons, type CompiledLexicon } from '../lexicon/compile.js';
 import { BUILTIN_LEXICONS } from '../paths.js';
@@ -134,10 +134,21 @@ export function reportFor(message: AnalysedMessage, findings: Finding[], routes:
   };
 }
 
+function onlyEnabled(disabled: readonly string[]): (detector: Detector) => Detector {
+  if (disabled.length === 0) return (detector) => detector;
+  return (detector) => ({
+    id: detector.id,
+    detect: (message, context, earlier) => detector.detect(message, context, earlier).filter((f) => !isRuleDisabled(f.rule, disabled)),
+  });
+}
+
 export function createScanner(config: KestrelConfig, options: ScannerOptions = {}): Scanner {
   const analyse = createAnalyser(config);
   const compiled = options.lexicon ?? loadLexicon(config);
-  const lexicon = createLexiconDetector(compiled, [createChainStructureSignals(config)]);
+  // Lexicon rules are left out when compiled; every other detector's findings are filtered here,
+  // so `disableRules` reaches a rule whichever detector reports it.
+  const enabled = onlyEnabled(config.disableRules);
+  const lexicon = createLexiconDetector(compiled, [enabled(createChainStructureSignals(config))]);
   const chainThreshold = compiled.thresholds.get('chain_mail') ?? 0.5;
   const spareOfficialAccounts = officialSocialAccounts(config);
   const detectors = [
@@ -146,7 +157,7 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
     createPupilEmailDetector(),
     createAcceptableUseDetector(config),
     ...(options.detectors ?? []),
-  ];
+  ].map(enabled);
   const context = detectorContext(config);
   const report = (message: AnalysedMessage, started = performance.now()): ScanReport => {
     const { reported, unreported } = lexicon.evaluate(message, context);

@@ -130,6 +130,17 @@ describe('personal contact details between roles', () => {
   });
 });
 
+describe('disableRules', () => {
+  it('switches off a rule of the pupil-email detector as it does lexicon rules', async () => {
+    const off = createScanner(trustConfig('disableRules: [pupil_email.staff_contact_details]'));
+    const report = await off.scan(plainMail('My personal number is 07700 900583, text me.', { from: STAFF, to: [PUPIL] }));
+    expect(report.findings.map((f) => f.rule)).not.toContain('pupil_email.staff_contact_details');
+    expect(report.findings.map((f) => f.rule)).toContain('personal_data.phone_number');
+    const on = await createScanner(trustConfig()).scan(plainMail('My personal number is 07700 900583, text me.', { from: STAFF, to: [PUPIL] }));
+    expect(on.findings.map((f) => f.rule)).toContain('pupil_email.staff_contact_details');
+  });
+});
+
 describe('admitting to a non-trust account in the text', () => {
   it('flags an adult writing to a pupil from their own mailbox instead of the school one', async () => {
     const report = await scan('Using my own email as the school one keeps logging me out. Bring your boots tomorrow.', 'dan.coach@gmail.com', [PUPIL]);

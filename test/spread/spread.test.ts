@@ -176,4 +176,9 @@ describe('the spread stage in kestrel scan', () => {
     const lines = await scanDir('chainMail:\n  spread:\n    enabled: false\n');
     expect(lines.map((l) => (isErrorLine(l) ? l.error : l.categories.join()))).toEqual(['', '', '', '']);
   });
+
+  it('leaves the spread rule out when disableRules names it', async () => {
+    const lines = await scanDir('disableRules: [chain_mail.spread]\n');
+    expect(lines.map((l) => (isErrorLine(l) ? l.error : l.categories.join()))).toEqual(['', '', '', '']);
+  });
 });

@@ -7,7 +7,7 @@
  * whose words alone fell short of the chain_mail threshold is reported when the spread lifts it.
  */
 import { createHash } from 'node:crypto';
-import type { KestrelConfig } from '../../config/schema.js';
+import { isRuleDisabled, type KestrelConfig } from '../../config/schema.js';
 import { combineScores } from '../../lexicon/engine.js';
 import { describedEvidence } from '../evidence.js';
 import { verdictFor } from '../verdict.js';
@@ -17,6 +17,7 @@ import type { AnalysedMessage, Finding } from '../types.js';
 import type { PartySummary, ScanReport } from '../pipeline.js';
 
 const CATEGORY = 'chain_mail';
+const SPREAD_RULE = 'chain_mail.spread';
 const POLICY = '000_84beb20efc1da5e6.txt 11.1';
 /** The spread is strong evidence, but not enough alone: it needs some chain-letter words. */
 const SPREAD_SCORE = 0.5;
@@ -67,14 +68,14 @@ export function spreadCandidate(
 export async function applySpread<T extends ScanReport>(report: T, tracker: SpreadTracker | null, config: KestrelConfig, now = Date.now()): Promise<T> {
   const { spread: candidate, ...rest } = report;
   const plain = rest as T;
-  if (!candidate || !tracker) return plain;
+  if (!candidate || !tracker || isRuleDisabled(SPREAD_RULE, config.disableRules)) return plain;
   const settings = config.chainMail.spread;
   const windowMs = settings.windowHours * 3_600_000;
   const at = candidate.at !== undefined && candidate.at <= now ? candidate.at : now;
   const senders = await tracker.observe({ fingerprints: candidate.fingerprints, sender: candidate.sender, at }, windowMs);
   if (senders < settings.minSenders) return plain;
   const finding: Finding = {
-    rule: 'chain_mail.spread',
+    rule: SPREAD_RULE,
     description: `Near-identical chain text sent by ${senders} different senders within ${settings.windowHours} hours`,
     category: CATEGORY,
     severity: 'minor',
