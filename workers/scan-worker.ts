@@ -14,7 +14,7 @@ if (!port) throw new Error('scan-worker must run in a worker thread');
 const scanner = createScanner((workerData as { config: KestrelConfig }).config);
 
 port.on('message', (request: WorkerRequest) => {
-  scanner.scan(Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength)).then(
+  scanner.scan(Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength), request.envelope).then(
     (report) => port.postMessage({ id: request.id, report } satisfies WorkerReply),
     (error: unknown) => port.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) } satisfies WorkerReply),
   );

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { kestrelConfigSchema } from './schema.js';
 import type { KestrelConfig } from './schema.js';
+import type { SecretSource } from './operations-schema.js';
 import { parseYaml, SourceError, validate } from './yaml-source.js';
 
 export const DEFAULT_CONFIG_FILE = 'kestrel.yaml';
@@ -42,11 +43,40 @@ function readConfigText(file: string): string {
   }
 }
 
+function resolveSecret(secret: SecretSource | undefined, folder: string): SecretSource | undefined {
+  return secret && 'file' in secret ? { file: resolve(folder, secret.file) } : secret;
+}
+
 function resolvePaths(config: KestrelConfig, folder: string): KestrelConfig {
   const { directoryCsv } = config.trust;
+  const key = resolveSecret(config.queue.key, folder);
   return {
     ...config,
     trust: { ...config.trust, ...(directoryCsv === undefined ? {} : { directoryCsv: resolve(folder, directoryCsv) }) },
     lexicons: config.lexicons.map((entry) => resolve(folder, entry)),
+    accounts: config.accounts.map((account) => {
+      const password = resolveSecret(account.password, folder);
+      const tokenFile = account.oauth2?.tokenFile;
+      return {
+        ...account,
+        ...(account.ca === undefined ? {} : { ca: resolve(folder, account.ca) }),
+        ...(password ? { password } : {}),
+        ...(account.oauth2 && tokenFile !== undefined ? { oauth2: { ...account.oauth2, tokenFile: resolve(folder, tokenFile) } } : {}),
+      };
+    }),
+    queue: { ...config.queue, ...(key ? { key } : {}) },
+    store: { ...config.store, dataDir: resolve(folder, config.store.dataDir) },
+  };
+}
+
+/**
+ * REDIS_URL and DATABASE_URL override the file, as container platforms expect. The built-in
+ * defaults' relative `dataDir` is resolved against the working directory.
+ */
+export function withEnvironment(config: KestrelConfig, env: NodeJS.ProcessEnv = process.env): KestrelConfig {
+  return {
+    ...config,
+    queue: { ...config.queue, ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}) },
+    store: { ...config.store, dataDir: resolve(config.store.dataDir), ...(env.DATABASE_URL ? { url: env.DATABASE_URL } : {}) },
   };
 }

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { SEVERITIES } from '../scan/types.js';
 import { addressPatternProblem } from '../directory/patterns.js';
+import { operationsSchema } from './operations-schema.js';
 
 export const BUILTIN_PERSONAL_DOMAINS: readonly string[] = [
   'gmail.com',
@@ -250,6 +251,7 @@ export const kestrelConfigSchema = z.strictObject({
   // Given routes replace the defaults wholesale: merging would make a removed route impossible.
   routes: z.record(z.string().trim().min(1), routeSchema).default(defaultRoutes),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  ...operationsSchema,
 });
 
 export type KestrelConfig = z.output<typeof kestrelConfigSchema>;

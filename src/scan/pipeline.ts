@@ -2,6 +2,7 @@
  * The scan pipeline for one message: parse -> resolve parties -> normalise + tokenise -> detectors
  * -> verdict. Connectors, workers and the `scan` command all call this; it does no I/O of its own.
  */
+import type { JournalEnvelope } from '../connect/types.js';
 import { isRuleDisabled, type KestrelConfig, type Route } from '../config/schema.js';
 import { createDirectory, type TrustDirectory } from '../directory/directory.js';
 import { compileLexicons, type CompiledLexicon } from '../lexicon/compile.js';
@@ -54,7 +55,7 @@ export interface ScanReport extends Verdict {
 }
 
 export interface Scanner {
-  scan(raw: Buffer): Promise<ScanReport>;
+  scan(raw: Buffer, envelope?: JournalEnvelope): Promise<ScanReport>;
   /** The report for a message already analysed (see createAnalyser): what `scan` does after parsing. */
   report(message: AnalysedMessage, started?: number): ScanReport;
 }
@@ -63,6 +64,18 @@ export interface Scanner {
 export function loadLexicon(config: KestrelConfig): CompiledLexicon {
   const paths = config.builtinLexicons ? [BUILTIN_LEXICONS, ...config.lexicons] : config.lexicons;
   return compileLexicons(paths, { disabledRules: config.disableRules, contextSeverity: config.contextSeverity });
+}
+
+/**
+ * A journal report's envelope names every real recipient, Bcc included, which the headers hide:
+ * those not in To or Cc join Bcc. Its sender stands in for a missing From.
+ */
+function withEnvelope(parsed: ParsedMail, envelope: JournalEnvelope | undefined): ParsedMail {
+  if (!envelope) return parsed;
+  const named = new Set([...parsed.to, ...parsed.cc, ...parsed.bcc].map((a) => a.address.toLowerCase()));
+  const hidden = [...new Set(envelope.recipients.map((r) => r.toLowerCase()))].filter((r) => !named.has(r)).map((address) => ({ address, name: '' }));
+  const sender = !parsed.from && envelope.sender ? { from: { address: envelope.sender.toLowerCase(), name: '' } } : {};
+  return { ...parsed, ...sender, bcc: [...parsed.bcc, ...hidden] };
 }
 
 function toMessage(parsed: ParsedMail, directory: TrustDirectory): Message {
@@ -107,11 +120,11 @@ export interface ScannerOptions {
 }
 
 /** Parse a raw message, resolve its parties and analyse its text: everything before the detectors. */
-export type Analyser = (raw: Buffer) => Promise<AnalysedMessage>;
+export type Analyser = (raw: Buffer, envelope?: JournalEnvelope) => Promise<AnalysedMessage>;
 
 export function createAnalyser(config: KestrelConfig): Analyser {
   const directory = createDirectory(config.trust);
-  return async (raw) => analyseMessage(toMessage(await parseMail(raw, config.scan), directory));
+  return async (raw, envelope) => analyseMessage(toMessage(withEnvelope(await parseMail(raw, config.scan), envelope), directory));
 }
 
 export function detectorContext(config: KestrelConfig): DetectorContext {
@@ -173,9 +186,9 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
   };
   return {
     report,
-    async scan(raw) {
+    async scan(raw, envelope) {
       const started = performance.now();
-      return report(await analyse(raw), started);
+      return report(await analyse(raw, envelope), started);
     },
   };
 }

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KestrelConfig } from '../config/schema.js';
+import type { JournalEnvelope } from '../connect/types.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ScanReport } from './pipeline.js';
 
 export interface WorkerRequest {
   id: number;
   raw: Uint8Array;
+  envelope?: JournalEnvelope;
 }
 export type WorkerReply = { id: number; report: ScanReport } | { id: number; error: string };
 
@@ -34,6 +36,7 @@ export interface ScanPoolOptions {
 interface Job {
   id: number;
   raw: Uint8Array<ArrayBuffer>;
+  envelope: JournalEnvelope | undefined;
   resolve(report: ScanReport): void;
   reject(error: Error): void;
 }
@@ -67,7 +70,7 @@ export class ScanPool {
     for (let i = 0; i < Math.max(1, options.threads); i++) this.slots.push(this.spawn());
   }
 
-  scan(raw: Buffer): Promise<ScanReport> {
+  scan(raw: Buffer, envelope?: JournalEnvelope): Promise<ScanReport> {
     if (this.closed) return Promise.reject(new Error('scan pool is closed'));
     if (this.fatal) return Promise.reject(this.fatal);
     const { memoryMb } = this.options.config.scan;
@@ -81,7 +84,7 @@ export class ScanPool {
     // chunk), and transferring the caller's own memory would empty its Buffer under it.
     const own = new Uint8Array(raw);
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, raw: own, resolve, reject });
+      this.queue.push({ id: this.nextId++, raw: own, envelope, resolve, reject });
       this.dispatch();
     });
   }
@@ -174,7 +177,8 @@ export class ScanPool {
         slot.ready = false;
         void slot.worker.terminate();
       }, timeoutMs);
-      slot.worker.postMessage({ id: job.id, raw: job.raw } satisfies WorkerRequest, [job.raw.buffer]);
+      const request: WorkerRequest = { id: job.id, raw: job.raw, ...(job.envelope ? { envelope: job.envelope } : {}) };
+      slot.worker.postMessage(request, [job.raw.buffer]);
     }
   }
 }

@@ -1,0 +1,46 @@
+/** The durable record: checkpoints, and one flag per distinct message with all its occurrences. */
+import type { MailboxPosition } from '../connect/types.js';
+import type { ScanReport } from '../scan/pipeline.js';
+
+/** How far a connector has read one folder in one UIDVALIDITY epoch. */
+export interface Checkpoint {
+  uidValidity: string;
+  /** Every message with a UID up to this one is safely queued or scanned. */
+  lastUid: number;
+  /** CONDSTORE's HIGHESTMODSEQ when the server has it. */
+  highestModseq?: string;
+}
+
+export interface CheckpointStore {
+  checkpoint(account: string, folder: string): Promise<Checkpoint | null>;
+  /** Never moves backwards within one UIDVALIDITY; a new UIDVALIDITY replaces the old epoch. */
+  advanceCheckpoint(account: string, folder: string, checkpoint: Checkpoint): Promise<void>;
+}
+
+export interface Occurrence extends MailboxPosition {
+  seenAt: Date;
+}
+
+/** What is already known about a message key. */
+export type PriorScan = { flagId: number } | { flagId: null } | null;
+
+export interface RecordResult {
+  flagId: number | null;
+  /** False when another worker recorded the same message first (its verdict stands). */
+  created: boolean;
+}
+
+export interface FlagStore extends CheckpointStore {
+  /** Runs pending migrations; safe to call from many processes at once. */
+  migrate(): Promise<void>;
+  /** Null: never scanned. `{ flagId: null }`: scanned and clean. */
+  priorScan(messageKey: string): Promise<PriorScan>;
+  /**
+   * Records a scan: the message key (clean or not), and for a flagged report the flag, its
+   * findings and this occurrence. Idempotent per message key and per mailbox.
+   */
+  recordScan(messageKey: string, occurrence: Occurrence, report: ScanReport): Promise<RecordResult>;
+  /** Adds a mailbox to an existing flag; false when that mailbox was already recorded. */
+  addOccurrence(flagId: number, occurrence: Occurrence): Promise<boolean>;
+  close(): Promise<void>;
+}
