@@ -2,13 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, withEnvironment } from '../config/load.js';
 import { SourceError } from '../config/yaml-source.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { EXIT, UsageError } from './errors.js';
+import { EXIT, StartupError, UsageError } from './errors.js';
 import { runEval } from './eval-command.js';
 import { processIo, type CliIo } from './io.js';
 import { runExplain } from './explain-command.js';
+import { runConnectorCommand, runLive, runWorkerCommand } from './live-commands.js';
 import { runLexiconCheck, runLexiconDiff, runLexiconTest } from './lexicon-command.js';
 import { runScan } from './scan-command.js';
 
@@ -21,6 +22,10 @@ Usage:
   kestrel lexicon check [options]      validate lexicons; list duplicate phrases and conflicting examples
   kestrel lexicon test [options]       run every rule's mustMatch / mustNotMatch examples
   kestrel lexicon diff --against REF DIR   flags per rule and category with the lexicons at REF vs now
+  kestrel run [options]                watch the configured mailboxes: embedded (scan in this process,
+                                       state in PGlite), or a connector and a worker with REDIS_URL
+  kestrel connector [options]          cluster: queue the mail of the mailboxes this process leases
+  kestrel worker [options]             cluster: scan queued mail and record the verdicts
 
 Options:
   -c, --config FILE     kestrel.yaml to use (default: ./kestrel.yaml if present, else built-in defaults)
@@ -33,8 +38,12 @@ Options:
   -h, --help            this help
   -v, --version         Kestrel's version
 
+Environment: REDIS_URL (the queue: cluster mode) and DATABASE_URL (PostgreSQL) override the config.
+run, connector and worker stop cleanly on SIGTERM or SIGINT.
+
 Exit status: 0 done, 1 flagged (with --fail-on-flag), 2 usage or configuration error,
-3 some messages could not be scanned (each is reported on its own line).
+3 some messages could not be scanned (each is reported on its own line), 4 run, connector or
+worker could not start (the store, Redis or a secret is missing or refused).
 `;
 
 function version(): string {
@@ -112,6 +121,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         }
         throw new UsageError(usage);
       }
+      case 'run':
+      case 'connector':
+      case 'worker': {
+        if (rest.length > 0) throw new UsageError(`${command} takes no PATH; it watches the mailboxes listed under accounts in the config`);
+        const config = withEnvironment(loadConfig(values.config));
+        const run = { run: runLive, connector: runConnectorCommand, worker: runWorkerCommand }[command];
+        return await run(config);
+      }
       case undefined:
         io.stderr.write(HELP);
         return EXIT.usage;
@@ -119,6 +136,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         throw new UsageError(`unknown command "${command}"; try kestrel --help`);
     }
   } catch (error) {
+    if (error instanceof StartupError) {
+      io.stderr.write(`kestrel: cannot start: ${error.message}\n`);
+      return EXIT.cannotStart;
+    }
     if (error instanceof UsageError || error instanceof SourceError) {
       // Config and lexicon errors list one problem a line (`file:line: key: reason`).
       for (const line of error.message.split('\n')) io.stderr.write(`kestrel: ${line}\n`);

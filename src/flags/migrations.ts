@@ -85,6 +85,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX occurrences_mailbox ON occurrences (account, folder);
     `,
   },
+  {
+    version: 2,
+    name: 'messages that could not be scanned',
+    sql: `
+      -- A message whose scan failed for good (time or memory limit, unreadable) is kept in view
+      -- here, by key and mailbox position only, so an operator can find it: never silently lost.
+      CREATE TABLE scan_failures (
+        message_key  text PRIMARY KEY,
+        account      text NOT NULL,
+        folder       text NOT NULL,
+        uid_validity text NOT NULL,
+        uid          bigint NOT NULL,
+        reason       text NOT NULL,
+        failed_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX scan_failures_failed_at ON scan_failures (failed_at);
+    `,
+  },
 ];
 
 /** Any constant shared by every Kestrel process: it names the lock that serialises migrations. */

@@ -20,9 +20,20 @@ export interface StoredFlag {
   occurrences: Occurrence[];
 }
 
+export interface ScanFailure {
+  messageKey: string;
+  account: string;
+  folder: string;
+  uid: number;
+  reason: string;
+  failedAt: Date;
+}
+
 export interface FlagReader {
   /** A flag with its findings in the report's order and its occurrences oldest first; null when there is none. */
   flag(flagId: number): Promise<StoredFlag | null>;
+  /** Messages that could not be scanned, newest first. */
+  scanFailures(limit?: number): Promise<ScanFailure[]>;
 }
 
 export type SqlFlagStore = FlagStore & FlagReader;
@@ -217,6 +228,7 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
           if (flagId !== null) await upsertOccurrence(tx, flagId, occurrence);
           return { flagId, created: false };
         }
+        await tx.query('DELETE FROM scan_failures WHERE message_key = $1', [messageKey]);
         if (!report.flagged) return { flagId: null, created: true };
         const flagId = await insertFlag(tx, messageKey, report);
         await tx.query('UPDATE messages SET flag_id = $2 WHERE message_key = $1', [messageKey, flagId]);
@@ -224,6 +236,17 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
         logger.debug({ flagId, severity: report.severity, categories: report.categories }, 'flag recorded');
         return { flagId, created: true };
       });
+    },
+
+    async recordFailure(messageKey, occurrence, reason) {
+      checkOccurrence(occurrence);
+      await client.query(
+        `INSERT INTO scan_failures (message_key, account, folder, uid_validity, uid, reason)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (message_key) DO UPDATE SET reason = EXCLUDED.reason, failed_at = now()`,
+        [messageKey, occurrence.account, occurrence.folder, occurrence.uidValidity, occurrence.uid, reason],
+      );
+      logger.warn({ account: occurrence.account, uid: occurrence.uid }, 'message could not be scanned: recorded in scan_failures');
     },
 
     async addOccurrence(flagId, occurrence) {
@@ -254,6 +277,14 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
         report: reportFrom(row, findings.rows),
         occurrences: occurrences.rows.map((o) => ({ account: o.account, folder: o.folder, uidValidity: o.uid_validity, uid: toNumber(o.uid), seenAt: o.seen_at })),
       };
+    },
+
+    async scanFailures(limit = 100) {
+      const { rows } = await client.query<{ message_key: string; account: string; folder: string; uid: unknown; reason: string; failed_at: Date }>(
+        'SELECT message_key, account, folder, uid, reason, failed_at FROM scan_failures ORDER BY failed_at DESC LIMIT $1',
+        [limit],
+      );
+      return rows.map((r) => ({ messageKey: r.message_key, account: r.account, folder: r.folder, uid: toNumber(r.uid), reason: r.reason, failedAt: r.failed_at }));
     },
 
     close: () => client.close(),

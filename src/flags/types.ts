@@ -40,6 +40,11 @@ export interface FlagStore extends CheckpointStore {
    * findings and this occurrence. Idempotent per message key and per mailbox.
    */
   recordScan(messageKey: string, occurrence: Occurrence, report: ScanReport): Promise<RecordResult>;
+  /**
+   * Records that a message could not be scanned after its last attempt (the reason names the
+   * limit or error, never content). A later successful scan of the same key clears it.
+   */
+  recordFailure(messageKey: string, occurrence: Occurrence, reason: string): Promise<void>;
   /** Adds a mailbox to an existing flag; false when that mailbox was already recorded. */
   addOccurrence(flagId: number, occurrence: Occurrence): Promise<boolean>;
   close(): Promise<void>;

@@ -1,6 +1,8 @@
 /**
  * A pool of scan worker threads. Each message gets a time bound and each thread a heap ceiling:
  * a message that overruns either is reported as failed, its thread replaced, and the run goes on.
+ * Long-lived pools (queue workers) also recycle threads between messages, after a number of
+ * messages or once a thread's heap has grown past a mark, because long-lived scanners leak.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +17,11 @@ export interface WorkerRequest {
   raw: Uint8Array;
   envelope?: JournalEnvelope;
 }
-export type WorkerReply = { id: number; report: ScanReport } | { id: number; error: string };
+/** `heapUsed`: the thread's V8 heap in bytes after the message, for recycling. */
+export type WorkerReply = ({ id: number; report: ScanReport } | { id: number; error: string }) & { heapUsed: number };
+
+/** Why a thread was replaced between messages. */
+export type RecycleReason = 'jobs' | 'heap';
 
 /** The message hit a per-message bound (time or memory) rather than failing to parse. */
 export class ScanLimitError extends Error {}
@@ -31,6 +37,12 @@ export interface ScanPoolOptions {
   config: KestrelConfig;
   /** Worker threads; defaults to config.scan.jobs, where 0 means one per core. */
   threads: number;
+  /** Replace a thread after it has scanned this many messages; never when absent. */
+  recycleAfterJobs?: number;
+  /** Replace a thread whose heap is above this after a message; never when absent. */
+  recycleHeapMb?: number;
+  /** Told each time a thread is replaced between messages (for logs). */
+  onRecycle?(reason: RecycleReason): void;
 }
 
 interface Job {
@@ -44,6 +56,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** Messages this thread has answered. */
+  scanned: number;
   job: Job | null;
   timer: NodeJS.Timeout | null;
 }
@@ -106,7 +120,7 @@ export class ScanPool {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, job: null, timer: null };
+    const slot: Slot = { worker, ready: false, scanned: 0, job: null, timer: null };
     worker.on('message', (reply: WorkerReply | { ready: true }) => {
       if ('ready' in reply) {
         slot.ready = true;
@@ -117,6 +131,9 @@ export class ScanPool {
       if (!job || job.id !== reply.id) return;
       if ('report' in reply) job.resolve(reply.report);
       else job.reject(new Error(reply.error));
+      slot.scanned++;
+      const reason = this.recycleReason(slot, reply.heapUsed);
+      if (reason) this.recycle(slot, reason);
       this.dispatch();
     });
     worker.on('error', (error: Error & { code?: string }) => {
@@ -155,6 +172,27 @@ export class ScanPool {
       return;
     }
     this.slots[index] = this.spawn();
+  }
+
+  private recycleReason(slot: Slot, heapUsed: number): RecycleReason | null {
+    const { recycleAfterJobs, recycleHeapMb } = this.options;
+    if (recycleAfterJobs !== undefined && slot.scanned >= recycleAfterJobs) return 'jobs';
+    if (recycleHeapMb !== undefined && heapUsed > recycleHeapMb * 1024 * 1024) return 'heap';
+    return null;
+  }
+
+  /**
+   * Replaces an idle thread: its successor takes its place at once (queued messages wait for it to
+   * start), and the old thread, out of the pool and holding no message, is ended quietly.
+   */
+  private recycle(slot: Slot, reason: RecycleReason): void {
+    if (this.closed || this.fatal) return;
+    const index = this.slots.indexOf(slot);
+    if (index === -1) return;
+    slot.ready = false;
+    this.slots[index] = this.spawn();
+    void slot.worker.terminate();
+    this.options.onRecycle?.(reason);
   }
 
   private async retire(slot: Slot, error: Error): Promise<void> {

@@ -216,6 +216,19 @@ describe.each([
     });
   });
 
+  describe('recordFailure', () => {
+    it('keeps a message that could not be scanned in view until a later scan of it succeeds', async () => {
+      const key = `${backend.name}-failed`;
+      await store.recordFailure(key, occurrence('failing', 'INBOX', 7), 'scan took longer than the 10000 ms limit');
+      await store.recordFailure(key, occurrence('failing', 'INBOX', 7), 'scan exceeded the 512 MB memory limit');
+      const failures = (await store.scanFailures()).filter((f) => f.messageKey === key);
+      expect(failures.map((f) => [f.account, f.folder, f.uid, f.reason])).toEqual([['failing', 'INBOX', 7, 'scan exceeded the 512 MB memory limit']]);
+      expect(await store.priorScan(key)).toBeNull();
+      await store.recordScan(key, occurrence('failing', 'INBOX', 7), await cleanReport('failed-then-clean'));
+      expect(await count(client, 'SELECT count(*) AS n FROM scan_failures WHERE message_key = $1', [key])).toBe(0);
+    });
+  });
+
   describe('addOccurrence', () => {
     it('adds a new mailbox, and says false for one already recorded (moving its UID)', async () => {
       const { flagId } = await store.recordScan(`${backend.name}-add`, occurrence('add', 'Sent', 1), await flaggedReport('add'));

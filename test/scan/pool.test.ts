@@ -5,7 +5,7 @@
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { ScanLimitError, ScanPool } from '../../src/scan/pool.js';
+import { ScanLimitError, ScanPool, type RecycleReason, type ScanPoolOptions } from '../../src/scan/pool.js';
 
 function config(scan = ''): ReturnType<typeof parseConfig> {
   // Fixed rules (test/fixtures/lexicons) so these tests do not move as the shipped lexicons are tuned.
@@ -48,8 +48,8 @@ function outcome(scan: Promise<unknown>): Promise<string> {
 
 const pools: ScanPool[] = [];
 
-function openPool(scan: string, threads: number): ScanPool {
-  const pool = new ScanPool({ config: config(scan), threads });
+function openPool(scan: string, threads: number, recycling: Omit<ScanPoolOptions, 'config' | 'threads'> = {}): ScanPool {
+  const pool = new ScanPool({ config: config(scan), threads, ...recycling });
   pools.push(pool);
   return pool;
 }
@@ -160,5 +160,53 @@ describe('ScanPool', () => {
     expect(first).toMatch(/^Error: scan worker failed to start: /);
     expect(first).toContain('/nonexistent/kestrel-lexicons');
     expect(await outcome(pool.scan(message('b', CLEAN_BODY)))).toBe(first);
+  });
+
+  it('recycles a thread after recycleAfterJobs messages, between messages, failing none', async () => {
+    const recycled: RecycleReason[] = [];
+    const pool = openPool('', 1, { recycleAfterJobs: 3, onRecycle: (reason) => recycled.push(reason) });
+    const threads = new Set<Worker>();
+    for (let i = 0; i < 7; i++) {
+      const report = await pool.scan(message(`r${i}`, i % 2 === 0 ? FLAGGED_BODY : CLEAN_BODY));
+      expect(report.messageId).toBe(`<r${i}@oakfield.sch.uk>`);
+      expect(report.flagged).toBe(i % 2 === 0);
+      threads.add(workersOf(pool)[0]!);
+    }
+    // Messages 1-3 on the first thread, 4-6 on the second, 7 on the third.
+    expect(recycled).toEqual(['jobs', 'jobs']);
+    expect(threads.size).toBe(3);
+    expect(workersOf(pool)).toHaveLength(1);
+  });
+
+  it('recycles threads under load without failing or losing a queued message', async () => {
+    const recycled: RecycleReason[] = [];
+    const pool = openPool('', 2, { recycleAfterJobs: 4, onRecycle: (reason) => recycled.push(reason) });
+    const count = 12;
+    const reports = await Promise.all(Array.from({ length: count }, (_, i) => pool.scan(message(`l${i}`, i % 3 === 0 ? FLAGGED_BODY : CLEAN_BODY))));
+    expect(reports.map((r) => r.messageId)).toEqual(Array.from({ length: count }, (_, i) => `<l${i}@oakfield.sch.uk>`));
+    expect(reports.map((r) => r.flagged)).toEqual(Array.from({ length: count }, (_, i) => i % 3 === 0));
+    // 12 messages, at most 4 per thread; the two threads left at the end hold at most 3 each: at least 2 replacements.
+    expect(recycled.length).toBeGreaterThanOrEqual(2);
+    expect(workersOf(pool)).toHaveLength(2);
+  });
+
+  it('recycles a thread whose heap has passed recycleHeapMb after a message', async () => {
+    const recycled: RecycleReason[] = [];
+    // Any thread that has loaded its lexicons holds more than 1 MB, so each message retires its thread.
+    const pool = openPool('', 1, { recycleHeapMb: 1, onRecycle: (reason) => recycled.push(reason) });
+    const first = workersOf(pool)[0]!;
+    const firstExited = exited(first);
+    expect((await pool.scan(message('h1', FLAGGED_BODY))).flagged).toBe(true);
+    await firstExited;
+    expect((await pool.scan(message('h2', CLEAN_BODY))).flagged).toBe(false);
+    expect(recycled).toEqual(['heap', 'heap']);
+    expect(workersOf(pool)[0]).not.toBe(first);
+  });
+
+  it('keeps its threads without the recycling options, as `kestrel scan` expects', async () => {
+    const pool = openPool('', 1);
+    const [thread] = workersOf(pool);
+    for (let i = 0; i < 5; i++) await pool.scan(message(`k${i}`, CLEAN_BODY));
+    expect(workersOf(pool)[0]).toBe(thread);
   });
 });

@@ -1,0 +1,143 @@
+/**
+ * The long-running commands that watch live mailboxes:
+ * - `kestrel run`: embedded mode, one process with connectors and the pipeline in-line and state in
+ *   PGlite (the small-school default); with REDIS_URL it runs a connector and a worker together;
+ * - `kestrel connector`: connectors feeding the scan queue (cluster mode);
+ * - `kestrel worker`: scan workers taking jobs from the queue (cluster mode).
+ */
+import { Redis } from 'ioredis';
+import type { KestrelConfig } from '../config/schema.js';
+import { startConnector } from '../connect/connector.js';
+import type { MessageSink } from '../connect/types.js';
+import { openFlagStore } from '../flags/open.js';
+import type { FlagStore } from '../flags/types.js';
+import { createLogger, type Logger } from '../log.js';
+import { createMetrics } from '../ops/metrics.js';
+import { startScanWorker, type ScanWorker } from '../queue/consumer.js';
+import { InlineSink } from '../queue/inline-sink.js';
+import { openQueueSink } from '../queue/producer.js';
+import { loadLexicon } from '../scan/pipeline.js';
+import { MemorySpreadTracker } from '../scan/spread/tracker.js';
+import { ScanPool } from '../scan/pool.js';
+import { EXIT, StartupError, UsageError } from './errors.js';
+import { threadCount } from './scan-command.js';
+import { Service } from './service.js';
+
+export interface LiveOptions {
+  /** Stops the command as SIGTERM would (tests). */
+  signal?: AbortSignal;
+  /** Where logs go; the process's stderr by default. */
+  logTo?: NodeJS.WritableStream;
+}
+
+function requireAccounts(config: KestrelConfig, command: string): void {
+  if (config.accounts.length === 0) {
+    throw new UsageError(`${command}: no mailboxes to watch: add an \`accounts\` list to kestrel.yaml (see README "Watching mailboxes")`);
+  }
+}
+
+function requireSharedStore(config: KestrelConfig, command: string): void {
+  // PGlite belongs to one process: connectors and workers on several machines must share PostgreSQL.
+  if (!config.store.url) throw new UsageError(`${command}: cluster mode needs PostgreSQL: set store.url or DATABASE_URL`);
+}
+
+async function openStore(config: KestrelConfig, logger: Logger, service: Service): Promise<FlagStore> {
+  const store = await openFlagStore(config.store, logger);
+  service.add({ name: 'flag store', close: () => store.close() });
+  service.checks.push({ name: 'flag store', check: async () => void (await store.priorScan('readiness-probe')) });
+  return store;
+}
+
+function openRedis(config: KestrelConfig, service: Service): Redis {
+  // BullMQ-style settings: commands wait for a reconnect instead of failing a lease renewal at once.
+  const redis = new Redis(config.queue.redisUrl!, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on('error', () => {}); // reconnects on its own; the readiness check reports the outage
+  service.add({ name: 'redis', close: async () => void (await redis.quit().catch(() => redis.disconnect())) });
+  service.checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  return redis;
+}
+
+function startConnectors(config: KestrelConfig, service: Service, logger: Logger, store: FlagStore, sink: MessageSink, redis?: Redis): void {
+  const connector = startConnector({ config, sink, checkpoints: store, metrics: service.metrics, logger, ...(redis ? { redis } : {}) });
+  service.add({ name: 'connector', close: () => connector.close() });
+}
+
+function addWorker(service: Service, worker: ScanWorker): void {
+  service.add(worker);
+  service.checks.push({ name: worker.name, check: () => worker.check() });
+}
+
+async function serve(config: KestrelConfig, options: LiveOptions, start: (service: Service, logger: Logger) => Promise<void>): Promise<number> {
+  const logger = createLogger(config, options.logTo);
+  const service = new Service(logger, createMetrics());
+  try {
+    await start(service, logger);
+    await service.serveOps(config);
+  } catch (error) {
+    await service.close();
+    if (error instanceof UsageError) throw error;
+    throw new StartupError(error instanceof Error ? error.message : String(error));
+  }
+  await service.runUntilStopped(options.signal);
+  return EXIT.ok;
+}
+
+/** `kestrel run`: embedded without Redis, a connector and a worker in one process with it. */
+export function runLive(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
+  requireAccounts(config, 'run');
+  if (config.queue.redisUrl) {
+    return serve(config, options, async (service, logger) => {
+      const store = await openStore(config, logger, service);
+      addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger }));
+      const sink = await openQueueSink({ config, logger });
+      service.add({ name: 'scan queue', close: () => sink.close() });
+      startConnectors(config, service, logger, store, sink, openRedis(config, service));
+    });
+  }
+  return serve(config, options, async (service, logger) => {
+    const store = await openStore(config, logger, service);
+    loadLexicon(config); // one clear error for a broken lexicon, not one per thread
+    const pool = new ScanPool({
+      config,
+      threads: threadCount(config),
+      recycleAfterJobs: config.workers.recycleAfterJobs,
+      recycleHeapMb: config.workers.recycleHeapMb,
+    });
+    service.add({ name: 'scan pool', close: () => pool.close() });
+    const sink = new InlineSink({
+      config,
+      store,
+      metrics: service.metrics,
+      logger,
+      scan: (raw, envelope) => pool.scan(raw, envelope),
+      spread: config.chainMail.spread.enabled ? new MemorySpreadTracker() : null,
+      attempts: config.queue.attempts,
+      backoffMs: config.queue.backoffMs,
+    });
+    logger.info({ accounts: config.accounts.length, threads: threadCount(config) }, 'embedded mode: scanning in this process');
+    startConnectors(config, service, logger, store, sink);
+  });
+}
+
+/** `kestrel connector`: watch the accounts this process holds a lease on, and queue their mail. */
+export function runConnectorCommand(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
+  requireAccounts(config, 'connector');
+  if (!config.queue.redisUrl) throw new UsageError('connector: set queue.redisUrl or REDIS_URL (without Redis, use `kestrel run`)');
+  requireSharedStore(config, 'connector');
+  return serve(config, options, async (service, logger) => {
+    const store = await openStore(config, logger, service);
+    const sink = await openQueueSink({ config, logger });
+    service.add({ name: 'scan queue', close: () => sink.close() });
+    startConnectors(config, service, logger, store, sink, openRedis(config, service));
+  });
+}
+
+/** `kestrel worker`: scan queued messages and record the verdicts. */
+export function runWorkerCommand(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
+  if (!config.queue.redisUrl) throw new UsageError('worker: set queue.redisUrl or REDIS_URL');
+  requireSharedStore(config, 'worker');
+  return serve(config, options, async (service, logger) => {
+    const store = await openStore(config, logger, service);
+    addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger }));
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * What happens to one fetched message, in a cluster worker or in-line in embedded mode: a message
+ * already scanned (the same mail seen in another mailbox) is not scanned again, flagged mail gains
+ * this mailbox as an occurrence, and everything else is scanned, run through the chain-mail spread
+ * stage and recorded.
+ */
+import type { KestrelConfig } from '../config/schema.js';
+import type { FetchedMessage, JournalEnvelope } from '../connect/types.js';
+import { messageKey } from '../flags/message-key.js';
+import type { FlagStore, Occurrence, RecordResult } from '../flags/types.js';
+import type { Logger } from '../log.js';
+import type { KestrelMetrics } from '../ops/metrics.js';
+import type { ScanReport } from '../scan/pipeline.js';
+import { applySpread } from '../scan/spread/stage.js';
+import type { SpreadTracker } from '../scan/spread/tracker.js';
+
+export interface ProcessDeps {
+  config: KestrelConfig;
+  store: FlagStore;
+  metrics: KestrelMetrics;
+  logger: Logger;
+  /** Scans one message: a ScanPool's `scan`, so the CPU work stays off the caller's event loop. */
+  scan(raw: Buffer, envelope?: JournalEnvelope): Promise<ScanReport>;
+  /** The chain-mail spread counts (Redis in a cluster, memory embedded); null when spread is off. */
+  spread: SpreadTracker | null;
+}
+
+export interface ProcessContext {
+  /** When the message reached the queue (or the embedded sink), for the latency metric. Default: now. */
+  arrivedAt?: number;
+  /** False while a failure will be retried: only a message's last failure counts as `failed`. Default true. */
+  finalAttempt?: boolean;
+  /** Log fields naming this piece of work (a job id). */
+  logFields?: Record<string, string | number>;
+}
+
+export interface ProcessResult {
+  flagId: number | null;
+  /** True when this call recorded the verdict; false when another worker (or mailbox) had already. */
+  created: boolean;
+  /** True when the message had been scanned before and was not scanned again. */
+  duplicate: boolean;
+}
+
+export const QUEUE_SIZE_CAP_REASON = 'over the queue size cap (queue.maxMessageBytes)';
+
+function formatMb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
+/** Records the parts the connector left behind, so the flag (and the review) shows the scan was partial. */
+function withSkippedParts(report: ScanReport, message: FetchedMessage, maxMessageBytes: number): ScanReport {
+  const skipped = message.skippedParts ?? [];
+  if (skipped.length === 0) return report;
+  const bytes = skipped.reduce((sum, part) => sum + part.size, 0);
+  return {
+    ...report,
+    problems: [
+      ...report.problems,
+      `message over the ${formatMb(maxMessageBytes)} MB queue limit: ${skipped.length} attachment(s), ${formatMb(bytes)} MB, not scanned`,
+    ],
+    attachmentsNotScanned: [
+      ...(report.attachmentsNotScanned ?? []),
+      ...skipped.map((part) => ({ contentType: part.contentType, size: part.size, reason: QUEUE_SIZE_CAP_REASON })),
+    ],
+  };
+}
+
+/** This mailbox as an occurrence of the message (also what a failure record names). */
+export function occurrenceOf(message: FetchedMessage): Occurrence {
+  const received = message.receivedAt ? new Date(message.receivedAt) : null;
+  return {
+    account: message.account,
+    folder: message.folder,
+    uidValidity: message.uidValidity,
+    uid: message.uid,
+    // When the mail reached this mailbox (INTERNALDATE); when Kestrel saw it if the server gave none.
+    seenAt: received && !Number.isNaN(received.getTime()) ? received : new Date(),
+  };
+}
+
+export async function processMessage(message: FetchedMessage, deps: ProcessDeps, context: ProcessContext = {}): Promise<ProcessResult> {
+  const { config, store, metrics, logger } = deps;
+  const arrivedAt = context.arrivedAt ?? Date.now();
+  const fields = { ...context.logFields, account: message.account, uid: message.uid };
+  const key = messageKey(message.raw);
+  const occurrence = occurrenceOf(message);
+
+  const prior = await store.priorScan(key);
+  if (prior) {
+    metrics.deduplicated.inc();
+    const added = prior.flagId === null ? false : await store.addOccurrence(prior.flagId, occurrence);
+    logger.debug({ ...fields, flagId: prior.flagId, occurrenceAdded: added }, 'message already scanned');
+    return { flagId: prior.flagId, created: false, duplicate: true };
+  }
+
+  let report: ScanReport;
+  let result: RecordResult;
+  try {
+    const scanned = withSkippedParts(await deps.scan(message.raw, message.envelope), message, config.queue.maxMessageBytes);
+    report = await applySpread(scanned, deps.spread, config);
+    result = await store.recordScan(key, occurrence, report);
+  } catch (error) {
+    if (context.finalAttempt ?? true) metrics.scanned.inc({ outcome: 'failed' });
+    throw error;
+  }
+  metrics.scanned.inc({ outcome: report.flagged ? 'flagged' : 'clean' });
+  if (report.flagged && result.created) for (const category of report.categories) metrics.flagged.inc({ category });
+  metrics.scanLatency.observe(Math.max(0, Date.now() - arrivedAt) / 1000);
+  if (report.flagged) logger.info({ ...fields, flagId: result.flagId, created: result.created, severity: report.severity, categories: report.categories }, 'message flagged');
+  else logger.debug({ ...fields, created: result.created }, 'message clean');
+  return { flagId: result.flagId, created: result.created, duplicate: false };
+}

@@ -1,0 +1,81 @@
+/**
+ * Loop prevention: Kestrel's own signed copies are skipped (and the checkpoint still moves past
+ * them); a copy header anyone could add, or a valid one on another message, is scanned.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startConnector, type ConnectorHandle } from '../../src/connect/connector.js';
+import { KESTREL_COPY_HEADER, checkKestrelCopy, kestrelCopyHeaderValue, verifyKestrelCopyHeader } from '../../src/connect/copy-guard.js';
+import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
+import { connectorConfig, harness, mail, silent, waitFor } from './support.js';
+
+const SECRET = randomBytes(32);
+
+function copyOf(subject: string, flagId: number, secret: Buffer, messageId = `<copy-${randomBytes(6).toString('hex')}@kestrel>`): Buffer {
+  return mail({ subject, messageId, headers: [`${KESTREL_COPY_HEADER}: ${kestrelCopyHeaderValue(flagId, messageId, secret)}`] });
+}
+
+describe('the signed copy header', () => {
+  test('verifies only with the same secret, flag id and Message-ID', () => {
+    const value = kestrelCopyHeaderValue(42, '<m1@kestrel>', SECRET);
+    expect(verifyKestrelCopyHeader(value, '<m1@kestrel>', SECRET)).toBe(true);
+    expect(verifyKestrelCopyHeader(value, ' <m1@kestrel> (comment)', SECRET)).toBe(true);
+    expect(verifyKestrelCopyHeader(value, '<m2@kestrel>', SECRET)).toBe(false);
+    expect(verifyKestrelCopyHeader(value, '<m1@kestrel>', randomBytes(32))).toBe(false);
+    expect(verifyKestrelCopyHeader(value.replace('flag=42', 'flag=43'), '<m1@kestrel>', SECRET)).toBe(false);
+    expect(verifyKestrelCopyHeader('v1; flag=42; sig=yes', '<m1@kestrel>', SECRET)).toBe(false);
+    expect(verifyKestrelCopyHeader(value, undefined, SECRET)).toBe(false);
+  });
+
+  test('classifies raw messages', () => {
+    expect(checkKestrelCopy(copyOf('copy', 7, SECRET), SECRET)).toBe('verified');
+    expect(checkKestrelCopy(copyOf('forged', 7, randomBytes(32)), SECRET)).toBe('forged');
+    expect(checkKestrelCopy(mail({ subject: 'x', headers: [`${KESTREL_COPY_HEADER}: skip me please`] }), SECRET)).toBe('forged');
+    expect(checkKestrelCopy(mail({ subject: 'plain' }), SECRET)).toBe('none');
+  });
+});
+
+describe.skipIf(!dovecotAvailable())('loop guard on Dovecot', () => {
+  let server: DovecotServer;
+  const running: ConnectorHandle[] = [];
+
+  beforeAll(async () => {
+    server = await startDovecot({ users: ['monitor', 'nosecret'].map((name) => ({ name, password: 'secret' })) });
+  });
+
+  afterAll(async () => {
+    await Promise.all(running.map((c) => c.close()));
+    await server?.stop();
+  });
+
+  async function appendAll(user: string, messages: Buffer[]): Promise<void> {
+    const client = await server.client(user);
+    try {
+      for (const message of messages) await client.append('INBOX', message);
+    } finally {
+      await client.logout();
+    }
+  }
+
+  test('verified copies are skipped and passed by the checkpoint; forged headers are scanned', async () => {
+    const { sink, checkpoints, metrics } = harness();
+    const connector = startConnector({ config: connectorConfig(server, [{ user: 'monitor', folders: ['INBOX'] }]), sink, checkpoints, metrics, logger: silent, copySecret: SECRET });
+    running.push(connector);
+    await connector.idle();
+    const replayed = copyOf('valid header, another message', 9, SECRET);
+    const withOtherId = Buffer.from(replayed.toString('latin1').replace(/^Message-ID: .*$/m, 'Message-ID: <someone-else@example.org>'), 'latin1');
+    await appendAll('monitor', [copyOf('kestrel copy', 1, SECRET), copyOf('forged copy', 2, randomBytes(32)), mail({ subject: 'ordinary' }), withOtherId, copyOf('kestrel copy 2', 3, SECRET)]);
+    await waitFor(async () => (await checkpoints.checkpoint('monitor', 'INBOX'))?.lastUid === 5, 'the checkpoint past all five');
+    expect(sink.subjects()).toEqual(['forged copy', 'ordinary', 'valid header, another message']);
+  });
+
+  test('without a secret nothing is skipped', async () => {
+    const { sink, checkpoints, metrics } = harness();
+    const connector = startConnector({ config: connectorConfig(server, [{ user: 'nosecret', folders: ['INBOX'] }]), sink, checkpoints, metrics, logger: silent });
+    running.push(connector);
+    await connector.idle();
+    await appendAll('nosecret', [copyOf('kestrel copy', 1, SECRET), mail({ subject: 'ordinary' })]);
+    await waitFor(() => sink.messages.length === 2, 'both messages');
+    expect(sink.subjects()).toEqual(['kestrel copy', 'ordinary']);
+  });
+});
