@@ -12,8 +12,9 @@ import type { MessageSink } from '../connect/types.js';
 import { openFlagStore } from '../flags/open.js';
 import type { FlagStore } from '../flags/types.js';
 import { createLogger, type Logger } from '../log.js';
-import { createMetrics } from '../ops/metrics.js';
+import { createMetrics, type KestrelMetrics } from '../ops/metrics.js';
 import { startScanWorker, type ScanWorker } from '../queue/consumer.js';
+import { MemoryKeyClaims } from '../queue/claims.js';
 import { InlineSink } from '../queue/inline-sink.js';
 import { openQueueSink } from '../queue/producer.js';
 import { loadLexicon } from '../scan/pipeline.js';
@@ -28,6 +29,8 @@ export interface LiveOptions {
   signal?: AbortSignal;
   /** Where logs go; the process's stderr by default. */
   logTo?: NodeJS.WritableStream;
+  /** Told once everything has started, with the metrics the command keeps (tests, embedding). */
+  onStarted?(metrics: KestrelMetrics): void;
 }
 
 function requireAccounts(config: KestrelConfig, command: string): void {
@@ -78,12 +81,13 @@ async function serve(config: KestrelConfig, options: LiveOptions, start: (servic
     if (error instanceof UsageError) throw error;
     throw new StartupError(error instanceof Error ? error.message : String(error));
   }
+  options.onStarted?.(service.metrics);
   await service.runUntilStopped(options.signal);
   return EXIT.ok;
 }
 
 /** `kestrel run`: embedded without Redis, a connector and a worker in one process with it. */
-export function runLive(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
+export async function runLive(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
   requireAccounts(config, 'run');
   if (config.queue.redisUrl) {
     return serve(config, options, async (service, logger) => {
@@ -111,6 +115,7 @@ export function runLive(config: KestrelConfig, options: LiveOptions = {}): Promi
       logger,
       scan: (raw, envelope) => pool.scan(raw, envelope),
       spread: config.chainMail.spread.enabled ? new MemorySpreadTracker() : null,
+      claims: new MemoryKeyClaims(),
       attempts: config.queue.attempts,
       backoffMs: config.queue.backoffMs,
     });
@@ -120,7 +125,7 @@ export function runLive(config: KestrelConfig, options: LiveOptions = {}): Promi
 }
 
 /** `kestrel connector`: watch the accounts this process holds a lease on, and queue their mail. */
-export function runConnectorCommand(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
+export async function runConnectorCommand(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
   requireAccounts(config, 'connector');
   if (!config.queue.redisUrl) throw new UsageError('connector: set queue.redisUrl or REDIS_URL (without Redis, use `kestrel run`)');
   requireSharedStore(config, 'connector');
@@ -133,7 +138,7 @@ export function runConnectorCommand(config: KestrelConfig, options: LiveOptions 
 }
 
 /** `kestrel worker`: scan queued messages and record the verdicts. */
-export function runWorkerCommand(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
+export async function runWorkerCommand(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
   if (!config.queue.redisUrl) throw new UsageError('worker: set queue.redisUrl or REDIS_URL');
   requireSharedStore(config, 'worker');
   return serve(config, options, async (service, logger) => {

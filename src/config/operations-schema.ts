@@ -90,6 +90,11 @@ const workersSchema = z.strictObject({
   recycleAfterJobs: z.number().int().min(1).default(1_000),
   /** Scan threads are replaced when their heap passes this after a message. */
   recycleHeapMb: z.number().int().min(16).default(384),
+  /**
+   * A worker renews its hold on a job within this; the job of a worker that died (kill -9, lost
+   * machine) goes back to the queue within about twice this. Keep it well above scan.timeoutMs.
+   */
+  lockSeconds: z.number().int().min(2).default(30),
 });
 
 const storeSchema = z.strictObject({

@@ -16,6 +16,8 @@ export interface Login {
 
 export interface Credentials {
   login(): Promise<Login>;
+  /** The server refused the last login: do not offer the same token again. */
+  refused(): void;
 }
 
 export function accountCredentials(account: AccountConfig, env: NodeJS.ProcessEnv = process.env): Credentials {
@@ -26,6 +28,7 @@ export function accountCredentials(account: AccountConfig, env: NodeJS.ProcessEn
         const token = await tokens.token();
         return { auth: { user: account.user, accessToken: token.value }, renewAt: token.renewAt };
       },
+      refused: () => tokens.invalidate(),
     };
   }
   const password = account.password;
@@ -35,5 +38,7 @@ export function accountCredentials(account: AccountConfig, env: NodeJS.ProcessEn
     async login() {
       return { auth: { user: account.user, pass: readSecret(password, `account "${account.id}": password`, env) } };
     },
+    // The password is read afresh at every login anyway.
+    refused: () => undefined,
   };
 }

@@ -102,6 +102,7 @@ export class FolderWatcher {
   private async failed(error: unknown): Promise<void> {
     const { account, metrics } = this.options;
     metrics.connectorErrors.inc({ account: account.id });
+    if (isAuthenticationFailure(error)) this.options.credentials.refused();
     const refused = needsOperator(error);
     this.setState(refused ? 'failed' : 'backoff');
     const delayMs = this.backoff.next(throttleHintMs(error));
@@ -199,10 +200,15 @@ async function closeClient(client: ImapFlow): Promise<void> {
   client.close();
 }
 
+function isAuthenticationFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { authenticationFailed?: unknown }).authenticationFailed === true;
+}
+
+/** Failures a retry alone will not fix: reported as `failed` rather than `backoff`. */
 function needsOperator(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { authenticationFailed?: unknown; name?: unknown };
-  return e.authenticationFailed === true || ['TokenError', 'SecretError', 'FolderMissingError'].includes(String(e.name));
+  if (isAuthenticationFailure(error)) return true;
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  return ['TokenError', 'SecretError', 'FolderMissingError'].includes(String(name));
 }
 
 /** What a log may say about an error: its code, the server's response text and the message, never request payloads. */

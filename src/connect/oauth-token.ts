@@ -52,6 +52,11 @@ export class AccessTokenProvider {
     return this.pending;
   }
 
+  /** Forgets the cached token, after the server refused it (revoked before its time). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
   private async fetch(): Promise<AccessToken> {
     const fetchedAt = this.now();
     const value = this.config.tokenCommand !== undefined ? await this.runCommand(this.config.tokenCommand) : await this.readFile(this.config.tokenFile ?? '');

@@ -18,6 +18,8 @@ import type { KestrelMetrics } from '../ops/metrics.js';
 import { loadLexicon } from '../scan/pipeline.js';
 import { ScanPool } from '../scan/pool.js';
 import { RedisSpreadTracker } from '../scan/spread/redis-tracker.js';
+import { Redis } from 'ioredis';
+import { RedisKeyClaims } from './claims.js';
 import { jobCodec, JobDecodeError, type ScanJobData } from './codec.js';
 import { redisConnection, SCAN_QUEUE } from './connection.js';
 import { occurrenceOf, processMessage, type ProcessDeps, type ProcessResult } from './process-message.js';
@@ -69,7 +71,11 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
     onRecycle: (reason) => logger.debug({ reason }, 'scan thread recycled'),
   });
   const spread = config.chainMail.spread.enabled ? new RedisSpreadTracker(connection.url!, options.redis) : null;
-  const deps: ProcessDeps = { config, store, metrics, logger, scan: (raw, envelope) => pool.scan(raw, envelope), spread };
+  const claimsRedis = new Redis(connection.url!, { ...options.redis, maxRetriesPerRequest: null });
+  claimsRedis.on('error', () => {}); // the worker's own listener reports Redis trouble
+  // A claim outlives the longest scan (time limit) plus the store write.
+  const claims = new RedisKeyClaims(claimsRedis, config.queue.prefix, config.scan.timeoutMs * 2 + 5_000);
+  const deps: ProcessDeps = { config, store, metrics, logger, scan: (raw, envelope) => pool.scan(raw, envelope), spread, claims };
 
   const processor = async (job: Job<ScanJobData, ProcessResult>): Promise<ProcessResult> => {
     const jobId = job.id!;
@@ -93,7 +99,13 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
     }
   };
 
-  const worker = new Worker<ScanJobData, ProcessResult>(SCAN_QUEUE, processor, { connection, prefix: config.queue.prefix, concurrency });
+  const worker = new Worker<ScanJobData, ProcessResult>(SCAN_QUEUE, processor, {
+    connection,
+    prefix: config.queue.prefix,
+    concurrency,
+    lockDuration: config.workers.lockSeconds * 1000,
+    stalledInterval: config.workers.lockSeconds * 1000,
+  });
   worker.on('error', (error) => logger.warn({ err: error.message }, 'scan worker: Redis error'));
   worker.on('failed', (job, error) => {
     if (!job) return;
@@ -133,6 +145,7 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
         await worker.close();
         await pool.close();
         await spread?.close();
+        await claimsRedis.quit().catch(() => claimsRedis.disconnect());
         await depth.close();
         logger.info('scan worker stopped');
       })();

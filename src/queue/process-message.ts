@@ -7,12 +7,13 @@
 import type { KestrelConfig } from '../config/schema.js';
 import type { FetchedMessage, JournalEnvelope } from '../connect/types.js';
 import { messageKey } from '../flags/message-key.js';
-import type { FlagStore, Occurrence, RecordResult } from '../flags/types.js';
+import type { FlagStore, Occurrence, PriorScan, RecordResult } from '../flags/types.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
 import type { ScanReport } from '../scan/pipeline.js';
 import { applySpread } from '../scan/spread/stage.js';
 import type { SpreadTracker } from '../scan/spread/tracker.js';
+import type { KeyClaims } from './claims.js';
 
 export interface ProcessDeps {
   config: KestrelConfig;
@@ -23,6 +24,8 @@ export interface ProcessDeps {
   scan(raw: Buffer, envelope?: JournalEnvelope): Promise<ScanReport>;
   /** The chain-mail spread counts (Redis in a cluster, memory embedded); null when spread is off. */
   spread: SpreadTracker | null;
+  /** Claims on message keys, so copies of one message arriving together are scanned once. */
+  claims?: KeyClaims;
 }
 
 export interface ProcessContext {
@@ -79,6 +82,30 @@ export function occurrenceOf(message: FetchedMessage): Occurrence {
   };
 }
 
+const CLAIM_POLL_MS = 100;
+
+/**
+ * What the store knows of the key; when it knows nothing, a claim on it. Another holder's scan is
+ * waited for (its verdict then stands), up to twice the scan time limit: a holder that died is
+ * not waited for longer, and recordScan keeps a second scan from making a second flag.
+ */
+async function priorOrClaim(key: string, deps: ProcessDeps): Promise<{ prior: PriorScan; claimed: boolean }> {
+  const { store, claims } = deps;
+  const deadline = Date.now() + deps.config.scan.timeoutMs * 2;
+  for (;;) {
+    const prior = await store.priorScan(key);
+    if (prior || !claims) return { prior, claimed: false };
+    if (await claims.claim(key)) {
+      // The holder before us may have recorded and released between the lookup and the claim.
+      const recorded = await store.priorScan(key);
+      if (recorded) await claims.release(key);
+      return { prior: recorded, claimed: recorded === null };
+    }
+    if (Date.now() > deadline) return { prior: null, claimed: false };
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+  }
+}
+
 export async function processMessage(message: FetchedMessage, deps: ProcessDeps, context: ProcessContext = {}): Promise<ProcessResult> {
   const { config, store, metrics, logger } = deps;
   const arrivedAt = context.arrivedAt ?? Date.now();
@@ -86,7 +113,7 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
   const key = messageKey(message.raw);
   const occurrence = occurrenceOf(message);
 
-  const prior = await store.priorScan(key);
+  const { prior, claimed } = await priorOrClaim(key, deps);
   if (prior) {
     metrics.deduplicated.inc();
     const added = prior.flagId === null ? false : await store.addOccurrence(prior.flagId, occurrence);
@@ -103,6 +130,8 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
   } catch (error) {
     if (context.finalAttempt ?? true) metrics.scanned.inc({ outcome: 'failed' });
     throw error;
+  } finally {
+    if (claimed) await deps.claims?.release(key);
   }
   metrics.scanned.inc({ outcome: report.flagged ? 'flagged' : 'clean' });
   if (report.flagged && result.created) for (const category of report.categories) metrics.flagged.inc({ category });

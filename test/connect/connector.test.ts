@@ -8,7 +8,7 @@ import { startConnector, type ConnectorHandle } from '../../src/connect/connecto
 import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { connectorConfig, counterFor, harness, mail, silent, subjectOf, waitFor } from './support.js';
 
-const USERS = ['roles', 'seen', 'restart', 'backfill', 'replaced', 'dropped', 'restarted'];
+const USERS = ['roles', 'seen', 'restart', 'closing', 'failing', 'backfill', 'replaced', 'dropped', 'restarted'];
 
 describe.skipIf(!dovecotAvailable())('IMAP connector on Dovecot', () => {
   let server: DovecotServer;
@@ -57,6 +57,10 @@ describe.skipIf(!dovecotAvailable())('IMAP connector on Dovecot', () => {
     expect(await counterFor(metrics.fetched, 'roles')).toBe(5);
     await waitFor(async () => (await checkpoints.checkpoint('roles', 'INBOX'))?.lastUid === 4, 'INBOX checkpoint at UID 4');
     expect((await checkpoints.checkpoint('roles', 'Sent'))?.lastUid).toBe(2);
+    // Dovecot has CONDSTORE: the checkpoint keeps HIGHESTMODSEQ so an unchanged folder is not searched.
+    expect((await checkpoints.checkpoint('roles', 'INBOX'))?.highestModseq).toMatch(/^\d+$/);
+    const gauge = await metrics.connectorState.get();
+    expect(gauge.values.find((v) => v.labels.account === 'roles' && v.labels.state === 'idle')?.value).toBe(1);
   });
 
   test('Kestrel never sets \\Seen', async () => {
@@ -96,6 +100,39 @@ describe.skipIf(!dovecotAvailable())('IMAP connector on Dovecot', () => {
     await waitFor(() => sink.messages.length === 5, 'five messages');
     expect(sink.subjects()).toEqual(['one', 'two', 'three (while down)', 'four (while down)', 'five']);
     expect(sink.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('close lets the message in hand reach the sink and its checkpoint, fetches no more, and a restart carries on', async () => {
+    const { sink, checkpoints, metrics } = harness();
+    const config = connectorConfig(server, [{ user: 'closing', folders: ['INBOX'] }]);
+    const first = startConnector({ config, sink, checkpoints, metrics, logger: silent });
+    await first.idle();
+    sink.acceptDelayMs = 400;
+    await append('closing', 'INBOX', ['a', 'b', 'c', 'd']);
+    await waitFor(() => sink.messages.length === 1, 'the first message');
+    await first.close();
+    const delivered = sink.messages.length;
+    expect(delivered).toBeLessThan(4);
+    expect((await checkpoints.checkpoint('closing', 'INBOX'))?.lastUid).toBe(delivered);
+
+    sink.acceptDelayMs = 0;
+    const second = startConnector({ config, sink, checkpoints, metrics, logger: silent });
+    running.push(second);
+    await waitFor(() => sink.messages.length === 4, 'the rest after the restart');
+    expect(sink.subjects()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  test('a message the sink refuses is retried after a reconnect, and the checkpoint waits for it', async () => {
+    const { sink, checkpoints, metrics } = harness();
+    const connector = startConnector({ config: connectorConfig(server, [{ user: 'failing', folders: ['INBOX'] }]), sink, checkpoints, metrics, logger: silent });
+    running.push(connector);
+    await connector.idle();
+    sink.failNext = 2;
+    await append('failing', 'INBOX', ['refused twice', 'next']);
+    await waitFor(() => sink.messages.length === 2, 'both messages');
+    expect(sink.subjects()).toEqual(['refused twice', 'next']);
+    expect(await counterFor(metrics.connectorErrors, 'failing')).toBe(2);
+    expect((await checkpoints.checkpoint('failing', 'INBOX'))?.lastUid).toBe(2);
   });
 
   test('backfill takes mail received since the date, then new mail', async () => {

@@ -98,7 +98,7 @@ export interface AccountInput {
 }
 
 /** A config with Dovecot accounts over loopback cleartext and short reconnect delays. */
-export function connectorConfig(server: DovecotServer, accounts: AccountInput[], extra: Record<string, unknown> = {}): KestrelConfig {
+export function connectorConfig(server: Pick<DovecotServer, 'host' | 'port'>, accounts: AccountInput[], extra: Record<string, unknown> = {}): KestrelConfig {
   return kestrelConfigSchema.parse({
     accounts: accounts.map((a) => ({
       id: a.id ?? a.user,

@@ -7,7 +7,7 @@
  * `dovecot-imapd`; `.ci/run` installs it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,11 +172,15 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     writeFileSync(join(dir, 'tls', 'key.pem'), options.tls.key, { mode: 0o600 });
   }
   const passwords = new Map(users.map((u) => [u.name, u.password]));
-  const writePasswd = () =>
-    writeFileSync(
-      join(dir, 'passwd'),
-      [...passwords].map(([name, password]) => `${name}:{PLAIN}${password}:${owner.uid}:${owner.gid}::${dir}/mail/${name}::\n`).join(''),
-    );
+  let rewrites = 0;
+  const writePasswd = () => {
+    const file = join(dir, 'passwd');
+    writeFileSync(file, [...passwords].map(([name, password]) => `${name}:{PLAIN}${password}:${owner.uid}:${owner.gid}::${dir}/mail/${name}::\n`).join(''));
+    // Dovecot re-reads the file when its mtime (whole seconds) or size changes: a same-length
+    // password written within the same second would go unnoticed.
+    const mtime = Math.floor(Date.now() / 1000) + ++rewrites;
+    utimesSync(file, mtime, mtime);
+  };
   writePasswd();
   const config = join(dir, 'dovecot.conf');
   writeFileSync(config, configText(dir, owner, port, tlsPort, options.tls !== undefined));
