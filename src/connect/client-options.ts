@@ -10,6 +10,8 @@ import type { Logger } from '../log.js';
 
 const DEFAULT_PORTS = { implicit: 993, starttls: 143, none: 143 } as const;
 
+const CONNECTION_TIMEOUT_MS = 30_000;
+const GREETING_TIMEOUT_MS = 16_000;
 /** How long a silent socket may stay silent before imapflow checks it with a NOOP, and then gives up. */
 const SOCKET_TIMEOUT_MS = 2 * 60_000;
 
@@ -28,9 +30,6 @@ export interface ClientOptionsInput {
   auth: AuthOptions;
   ca?: string | undefined;
   logger: Logger;
-  /** Defaults suit real servers; tests shorten them. */
-  connectionTimeoutMs?: number;
-  greetingTimeoutMs?: number;
 }
 
 export function imapClientOptions(input: ClientOptionsInput): ImapFlowOptions {
@@ -51,8 +50,8 @@ export function imapClientOptions(input: ClientOptionsInput): ImapFlowOptions {
     tls,
     auth: input.auth,
     clientInfo: { name: 'Kestrel', vendor: 'Kestrel e-safety scanner' },
-    connectionTimeout: input.connectionTimeoutMs ?? 30_000,
-    greetingTimeout: input.greetingTimeoutMs ?? 16_000,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    greetingTimeout: GREETING_TIMEOUT_MS,
     socketTimeout: SOCKET_TIMEOUT_MS,
     // IDLE starts on its own a second after the last command and is restarted periodically:
     // servers end IDLE after about 30 minutes.

@@ -36,8 +36,6 @@ export interface ConnectorTuning {
   saturationPollMs?: number;
   /** How often free accounts are looked for (default a few seconds). */
   leaseSweepMs?: number;
-  connectionTimeoutMs?: number;
-  greetingTimeoutMs?: number;
 }
 
 export interface ConnectorHandle {
@@ -72,8 +70,6 @@ export function startConnector(options: ConnectorOptions): ConnectorHandle {
     reconnectMaxMs: Math.max(config.connect.reconnectMinMs, config.connect.reconnectMaxMs),
     maxMessageBytes: config.queue.maxMessageBytes,
     saturationPollMs: options.tuning?.saturationPollMs ?? 1_000,
-    ...(options.tuning?.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: options.tuning.connectionTimeoutMs } : {}),
-    ...(options.tuning?.greetingTimeoutMs !== undefined ? { greetingTimeoutMs: options.tuning.greetingTimeoutMs } : {}),
   };
 
   const watch = (accountId: string) => {

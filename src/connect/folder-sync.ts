@@ -29,8 +29,8 @@ export interface FolderSyncContext {
   logger: Logger;
   copySecret: Buffer | undefined;
   maxMessageBytes: number;
-  /** True once the watcher is shutting down or lost its lease: finish the message in hand, fetch no more. */
-  stopping(): boolean;
+  /** True once the watcher is stopping or its login is due for renewal: finish the message in hand, fetch no more. */
+  shouldYield(): boolean;
   /** Resolves when the sink has room (the watcher reports `paused` meanwhile). */
   waitForRoom(): Promise<void>;
 }
@@ -123,10 +123,10 @@ async function deliver(client: ImapFlow, context: FolderSyncContext, uids: numbe
     const metas = new Map<number, MessageMeta>(fetched.map((m) => [m.uid, { uid: m.uid, size: m.size ?? 0, internalDate: isoDate(m.internalDate) }]));
     for (const batch of batches(chunk, metas, context.maxMessageBytes)) {
       await context.waitForRoom();
-      if (context.stopping()) return false;
+      if (context.shouldYield()) return false;
       const sources = await fetchSources(client, batch, metas, context);
       for (const uid of batch) {
-        if (context.stopping()) return false;
+        if (context.shouldYield()) return false;
         const source = sources.get(uid);
         // Expunged since the search: nothing to scan.
         if (source) await hand(context, epoch, uid, metas.get(uid)!, source);

@@ -26,8 +26,6 @@ export interface WatcherSettings {
   maxMessageBytes: number;
   /** How often `sink.saturated()` is asked again while paused. */
   saturationPollMs: number;
-  connectionTimeoutMs?: number;
-  greetingTimeoutMs?: number;
 }
 
 export interface FolderWatcherOptions {
@@ -111,23 +109,14 @@ export class FolderWatcher {
   }
 
   private async session(): Promise<SessionEnd> {
-    const { account, configured, settings } = this.options;
+    const { account, configured } = this.options;
     // After a failure the state stays failed/backoff until a session works, so the gauge does not flap.
     if (this.backoff.attempts === 0) this.setState('connecting');
     const login = await this.options.credentials.login();
     // Read at each connect, so a CA file fixed or renewed by an operator is picked up.
     const ca = readAccountCa(account);
     if (this.stopping) return 'stopped';
-    const client = new ImapFlow(
-      imapClientOptions({
-        account,
-        auth: login.auth,
-        ca,
-        logger: this.options.logger,
-        ...(settings.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: settings.connectionTimeoutMs } : {}),
-        ...(settings.greetingTimeoutMs !== undefined ? { greetingTimeoutMs: settings.greetingTimeoutMs } : {}),
-      }),
-    );
+    const client = new ImapFlow(imapClientOptions({ account, auth: login.auth, ca, logger: this.options.logger }));
     this.client = client;
     // Without an error listener an imapflow error event would crash the process.
     client.on('error', (error: Error) => this.log.debug({ error: describeError(error) }, 'imap connection error'));
@@ -147,6 +136,7 @@ export class FolderWatcher {
 
   private async watch(client: ImapFlow, login: Login, folder: WatchedFolder): Promise<SessionEnd> {
     const { account } = this.options;
+    const renewalDue = () => login.renewAt !== undefined && Date.now() >= login.renewAt;
     const context = {
       account,
       folder,
@@ -156,19 +146,20 @@ export class FolderWatcher {
       logger: this.options.logger,
       copySecret: this.options.copySecret,
       maxMessageBytes: this.options.settings.maxMessageBytes,
-      stopping: () => this.stopping,
+      shouldYield: () => this.stopping || renewalDue(),
       waitForRoom: () => this.waitForRoom(),
     };
     for (;;) {
       if (this.stopping) return 'stopped';
       if (!client.usable) throw new Error(`account "${account.id}": the server closed the connection${client.byeReason ? ` (${client.byeReason})` : ''}`);
-      if (login.renewAt !== undefined && Date.now() >= login.renewAt) {
+      if (renewalDue()) {
         this.log.info('reconnecting with a fresh access token');
         return 'renew';
       }
       this.setState('syncing');
       await syncFolder(client, context);
       if (this.stopping) return 'stopped';
+      if (renewalDue()) continue;
       this.backoff.reset();
       this.setState('idle');
       const pollAt = Date.now() + account.pollSeconds * 1000;
@@ -212,7 +203,7 @@ function needsOperator(error: unknown): boolean {
 }
 
 /** What a log may say about an error: its code, the server's response text and the message, never request payloads. */
-export function describeError(error: unknown): Record<string, unknown> {
+function describeError(error: unknown): Record<string, unknown> {
   if (typeof error !== 'object' || error === null) return { message: String(error) };
   const e = error as { message?: unknown; code?: unknown; responseText?: unknown; serverResponseCode?: unknown };
   return {
