@@ -98,7 +98,7 @@ function advance(context: FolderSyncContext, checkpoint: Checkpoint): Promise<vo
 }
 
 /** Compact UID set, e.g. `3:7,9,12:13`. */
-export function uidSet(uids: number[]): string {
+function uidSet(uids: number[]): string {
   const ranges: string[] = [];
   for (let i = 0; i < uids.length; ) {
     let j = i;

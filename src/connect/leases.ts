@@ -102,7 +102,7 @@ export class LeaseManager {
       try {
         await task();
       } catch (error) {
-        this.options.logger.warn({ err: (error as Error).message }, 'lease upkeep failed');
+        this.options.logger.warn({ error: (error as Error).message }, 'lease upkeep failed');
       }
       if (!this.closed) this.timers[slot] = setTimeout(tick, everyMs);
     };
@@ -153,7 +153,7 @@ export class LeaseManager {
           // Redis unreachable: keep watching only while the last confirmed lease is surely still ours.
           if (Date.now() - holding.confirmedAt < this.leaseMs - this.renewMs) return;
           if (holding.state === 'releasing') return;
-          logger.warn({ account, err: (error as Error).message }, 'cannot renew the lease: stopping the account before it expires');
+          logger.warn({ account, error: (error as Error).message }, 'cannot renew the lease: stopping the account before it expires');
           await this.drop(account, 'lost');
           return;
         }
@@ -190,7 +190,7 @@ export class LeaseManager {
       await redis.eval(RELEASE, 1, leaseKey(prefix, account), owner);
       logger.info({ account, reason }, 'lease released');
     } catch (error) {
-      logger.warn({ account, err: (error as Error).message }, 'could not release the lease: it expires on its own');
+      logger.warn({ account, error: (error as Error).message }, 'could not release the lease: it expires on its own');
     }
   }
 }

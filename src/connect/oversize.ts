@@ -69,7 +69,7 @@ export function planReduction(body: MessageStructureObject, at: string, budget: 
 
 const CONTENT_FIELD = /^content-/i;
 
-/** The header lines of `header` (raw, unfolded lines kept) that `keep` accepts, by field name. */
+/** The lines of the fields in `header` that `keep` accepts by name, folded continuations included. */
 function headerLines(header: Buffer, keep: (name: string) => boolean): string {
   const text = header.toString('latin1');
   const lines = text.split(/\r?\n/);
@@ -89,7 +89,7 @@ function headerLines(header: Buffer, keep: (name: string) => boolean): string {
 }
 
 /** A multipart/mixed message with the original's header (less its MIME structure fields) and the kept parts. */
-export function buildReducedMessage(header: Buffer, parts: Array<{ mimeHeader: string; body: Buffer }>): Buffer {
+function buildReducedMessage(header: Buffer, parts: Array<{ mimeHeader: string; body: Buffer }>): Buffer {
   const boundary = `kestrel-reduced-${randomBytes(12).toString('hex')}`;
   const outer = headerLines(header, (name) => !CONTENT_FIELD.test(name) && name.toLowerCase() !== 'mime-version');
   const chunks: Buffer[] = [Buffer.from(`${outer}MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n`, 'latin1')];

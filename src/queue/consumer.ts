@@ -70,7 +70,7 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
     recycleHeapMb: config.workers.recycleHeapMb,
     onRecycle: (reason) => logger.debug({ reason }, 'scan thread recycled'),
   });
-  const spread = config.chainMail.spread.enabled ? new RedisSpreadTracker(connection.url!, options.redis) : null;
+  const spread = config.chainMail.spread.enabled ? new RedisSpreadTracker(connection.url!, options.redis, config.queue.prefix) : null;
   const claimsRedis = new Redis(connection.url!, { ...options.redis, maxRetriesPerRequest: null });
   claimsRedis.on('error', () => {}); // the worker's own listener reports Redis trouble
   // A claim outlives the longest scan (time limit) plus the store write.

@@ -12,7 +12,7 @@ describe.skipIf(!dovecotAvailable())('accounts and backpressure', () => {
   const running: ConnectorHandle[] = [];
 
   beforeAll(async () => {
-    server = await startDovecot({ users: ['good', 'bad', 'busy'].map((name) => ({ name, password: 'secret' })) });
+    server = await startDovecot({ users: ['good', 'bad', 'busy', 'partial'].map((name) => ({ name, password: 'secret' })) });
   });
 
   afterAll(async () => {
@@ -55,6 +55,30 @@ describe.skipIf(!dovecotAvailable())('accounts and backpressure', () => {
     await waitFor(() => connector.states().bad === 'idle', 'the bad account recovered');
     await append('bad', ['after the fix']);
     await waitFor(() => sink.messages.some((m) => m.account === 'bad'), 'mail for the fixed account');
+  });
+
+  test('a configured folder missing on the server is reported and retried while the others are watched', async () => {
+    const { sink, checkpoints, metrics } = harness();
+    const { logger, lines } = captureLogs('warn');
+    const config = connectorConfig(server, [{ user: 'partial', folders: ['INBOX', 'Safeguarding'] }]);
+    const connector = startConnector({ config, sink, checkpoints, metrics, logger });
+    running.push(connector);
+    await waitFor(async () => (await counterFor(metrics.connectorErrors, 'partial')) >= 2, 'retries for the missing folder');
+    expect(connector.states().partial).toBe('failed');
+    expect(lines[0]).toMatchObject({ account: 'partial', folder: 'Safeguarding', error: { message: 'account "partial": folder Safeguarding is not on the server' } });
+    await append('partial', ['inbox still watched']);
+    await waitFor(() => sink.messages.length === 1, 'INBOX mail');
+
+    const client = await server.client('partial');
+    try {
+      await client.mailboxCreate('Safeguarding');
+      await waitFor(() => connector.states().partial === 'idle', 'the folder found once created');
+      await client.append('Safeguarding', mail({ subject: 'in the new folder' }));
+    } finally {
+      await client.logout();
+    }
+    await waitFor(() => sink.messages.length === 2, 'mail in the new folder');
+    expect(sink.messages[1]).toMatchObject({ folder: 'Safeguarding', role: 'other' });
   });
 
   test('while the sink is saturated fetching pauses, then resumes', async () => {

@@ -90,6 +90,17 @@ describe.skipIf(!dovecotAvailable() || !redisAvailable())('account leases on Red
     await waitFor(() => b.connector.heldAccounts().length === 4, 'the survivor taking the released accounts');
   });
 
+  test('a connector whose lease is taken stops watching that account, and takes it back once it is free', async () => {
+    const holder = start('stolen', 'holder');
+    await waitFor(() => holder.connector.heldAccounts().length === 4, 'all four held');
+    await holder.connector.idle();
+    await redis().set(leaseKey('stolen', 'ben'), 'intruder', 'PX', 3_000);
+    await waitFor(() => !holder.connector.heldAccounts().includes('ben'), 'ben released after the failed renewal', 5_000);
+    expect(holder.connector.heldAccounts().sort()).toEqual(['ann', 'cat', 'dan']);
+    await waitFor(() => holder.connector.heldAccounts().includes('ben'), 'ben taken back after the intruder lease expired', 10_000);
+    expect(await redis().get(leaseKey('stolen', 'ben'))).toBe('holder');
+  });
+
   test('a connector killed without releasing loses its accounts to the other within the lease time', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/connect/connector-child.ts'], {
       env: {

@@ -142,6 +142,22 @@ describe('with a real redis-server', () => {
       await b.close();
     }
   });
+
+  it('keeps the counts of two trusts sharing one Redis apart (queue.prefix)', async () => {
+    await admin.flushall();
+    const north = new RedisSpreadTracker(server.url, {}, 'north');
+    const south = new RedisSpreadTracker(server.url, {}, 'south');
+    const fp = simhash(words(LETTER));
+    try {
+      await north.observe({ fingerprints: [fp], sender: 'x1', at: 1_000 }, 3_600_000);
+      expect(await south.observe({ fingerprints: [fp], sender: 'x2', at: 2_000 }, 3_600_000)).toBe(1);
+      expect(await north.observe({ fingerprints: [fp], sender: 'x3', at: 3_000 }, 3_600_000)).toBe(2);
+      expect((await admin.keys('*')).every((key) => /^(north|south):spread:/.test(key))).toBe(true);
+    } finally {
+      await north.close();
+      await south.close();
+    }
+  });
 });
 
 describe('the spread stage in kestrel scan', () => {

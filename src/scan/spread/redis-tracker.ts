@@ -1,6 +1,6 @@
 /**
  * The spread tracker for a worker cluster: every worker process sees every other's observations.
- * One sorted set per fingerprint band (`kestrel:spread:<band index>:<band>`), members
+ * One sorted set per fingerprint band (`<queue prefix>:spread:<band index>:<band>`), members
  * `<fingerprint>:<sender hash>` scored by time; a band is read, written and trimmed to the window
  * in one MULTI, and expires a window after its last write, so Redis holds nothing older.
  */
@@ -8,14 +8,17 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { bands, hammingDistance, MAX_DISTANCE } from './fingerprint.js';
 import type { SpreadObservation, SpreadTracker } from './tracker.js';
 
-const PREFIX = 'kestrel:spread:';
-
 export class RedisSpreadTracker implements SpreadTracker {
   private readonly redis: Redis;
   private readonly owned: boolean;
+  private readonly prefix: string;
 
-  /** Give a URL (the tracker owns and closes its connection) or a connection to share. */
-  constructor(connection: string | Redis, options: RedisOptions = {}) {
+  /**
+   * Give a URL (the tracker owns and closes its connection) or a connection to share. `prefix` is
+   * the queue's key prefix, so two trusts sharing one Redis keep their counts apart.
+   */
+  constructor(connection: string | Redis, options: RedisOptions = {}, prefix = 'kestrel') {
+    this.prefix = `${prefix}:spread:`;
     this.owned = typeof connection === 'string';
     this.redis = typeof connection === 'string' ? new Redis(connection, { lazyConnect: false, maxRetriesPerRequest: 3, ...options }) : connection;
   }
@@ -25,7 +28,7 @@ export class RedisSpreadTracker implements SpreadTracker {
     const multi = this.redis.multi();
     for (const fingerprint of fingerprints) {
       bands(fingerprint).forEach((band, i) => {
-        const key = `${PREFIX}${i}:${band}`;
+        const key = `${this.prefix}${i}:${band}`;
         keys.push({ key, fingerprint });
         multi.zrangebyscore(key, at - windowMs, at + windowMs);
         multi.zadd(key, at, `${fingerprint}:${sender}`);
