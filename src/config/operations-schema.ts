@@ -55,7 +55,7 @@ const accountSchema = z
     pollSeconds: z.number().int().min(5).default(60),
   })
   .refine((a) => (a.password === undefined) !== (a.oauth2 === undefined), { error: 'give exactly one of password or oauth2', path: ['password'] })
-  .refine((a) => a.tls !== 'none' || LOOPBACK.has(a.host), { error: 'tls: none is allowed only for a loopback host (mail would cross the network in clear)', path: ['tls'] });
+  .refine((a) => a.tls !== 'none' || LOOPBACK.has(a.host), { error: 'none is allowed only for a loopback host (mail would cross the network in clear)', path: ['tls'] });
 export type AccountConfig = z.output<typeof accountSchema>;
 
 const connectSchema = z.strictObject({

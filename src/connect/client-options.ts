@@ -15,7 +15,7 @@ const GREETING_TIMEOUT_MS = 16_000;
 /** How long a silent socket may stay silent before imapflow checks it with a NOOP, and then gives up. */
 const SOCKET_TIMEOUT_MS = 2 * 60_000;
 
-/** The account's extra CA certificate (PEM), read once when the account starts. */
+/** The account's extra CA certificate (PEM), read at each connect so a renewed file is picked up. */
 export function readAccountCa(account: AccountConfig): string | undefined {
   if (account.ca === undefined) return undefined;
   try {

@@ -43,7 +43,7 @@ describe('the live commands', () => {
   it('reject account settings that would send mail in clear or clash, naming the line', async () => {
     const clear = await kestrel('accounts:\n  - { id: a, host: imap.example.org, tls: none, user: u, password: { value: p } }\n', 'run');
     expect(clear.code).toBe(2);
-    expect(clear.stderr).toContain('tls: none is allowed only for a loopback host');
+    expect(clear.stderr).toContain(':2: accounts[0].tls: none is allowed only for a loopback host');
     const twice = await kestrel(`${ACCOUNT}${ACCOUNT.replace('accounts:\n', '')}`, 'run');
     expect(twice.code).toBe(2);
     expect(twice.stderr).toContain('account id "staff-hali" is used twice');
