@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { defaultConfig, loadConfig, parseConfig } from '../../src/config/load.js';
@@ -88,7 +88,9 @@ describe('loadConfig', () => {
 
   it('treats an empty file as all defaults', () => {
     const file = writeConfig('# nothing configured yet\n');
-    expect(loadConfig(file)).toEqual(defaultConfig());
+    // Relative paths in a file are the file's: the embedded store's default folder too.
+    const defaults = defaultConfig();
+    expect(loadConfig(file)).toEqual({ ...defaults, store: { ...defaults.store, dataDir: join(dirname(file), 'data') } });
   });
 
   it('reports an explicitly named missing file by name', () => {
