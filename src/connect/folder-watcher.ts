@@ -16,6 +16,7 @@ import type { Credentials, Login } from './credentials.js';
 import { FolderMissingError, findFolder, type WatchedFolder } from './folders.js';
 import { syncFolder } from './folder-sync.js';
 import type { MessageSink } from './types.js';
+import type { AccountWatcherOptions } from './account-watcher.js';
 import { Wakeup } from './wakeup.js';
 
 export type FolderState = 'connecting' | 'syncing' | 'idle' | 'paused' | 'backoff' | 'failed' | 'stopped';
@@ -28,17 +29,10 @@ export interface WatcherSettings {
   saturationPollMs: number;
 }
 
-export interface FolderWatcherOptions {
-  account: AccountConfig;
+export interface FolderWatcherOptions extends Pick<AccountWatcherOptions, 'account' | 'sink' | 'checkpoints' | 'metrics' | 'logger' | 'copySecret' | 'settings'> {
   /** As written in the config: a path or a special-use flag. */
   configured: string;
   credentials: Credentials;
-  sink: MessageSink;
-  checkpoints: CheckpointStore;
-  metrics: KestrelMetrics;
-  logger: Logger;
-  copySecret: Buffer | undefined;
-  settings: WatcherSettings;
   onState(state: FolderState): void;
 }
 

@@ -131,15 +131,8 @@ type FlagRow = {
   duration_ms: number;
 };
 
-type FindingRow = {
-  rule: string;
-  description: string;
-  category: string;
-  severity: Severity;
-  score: number;
-  policy: string;
-  evidence: Evidence[];
-};
+/** A findings row has exactly a Finding's fields (the position orders them); mapped, so it is a plain row type. */
+type FindingRow = { [K in keyof Finding]: Finding[K] };
 
 type OccurrenceRow = {
   account: string;

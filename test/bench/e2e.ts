@@ -232,21 +232,36 @@ function sampleCpu(roles: ReadonlyMap<number, string>): CpuSample {
   return { at: performance.now(), machine: machineBusyTicks(), groups };
 }
 
-/** Average cores used by each group between two samples; `other` is everything else on the machine. */
-function coresUsed(from: CpuSample, to: CpuSample): Record<string, number> {
+interface CpuUse {
+  /** Average cores each group used; `other` is every process outside this benchmark, `total` the whole machine. */
+  cores: Record<string, number>;
+  /** CPU time per message, in ms, by group; `ours` is everything this benchmark started. */
+  msPerMessage: Record<string, number>;
+}
+
+/**
+ * CPU between two samples. Cost per message is the figure that survives a busy machine: other
+ * processes slow a run down, but take little from the CPU time each message needs.
+ */
+function cpuUse(from: CpuSample, to: CpuSample, messages: number): CpuUse {
   const seconds = (to.at - from.at) / 1000;
-  const cores = (ticks: number) => Number((ticks / HZ / seconds).toFixed(2));
-  const result: Record<string, number> = {};
+  const cores: Record<string, number> = {};
+  const msPerMessage: Record<string, number> = {};
+  const record = (group: string, ticks: number) => {
+    cores[group] = Number((ticks / HZ / seconds).toFixed(2));
+    msPerMessage[group] = Number(((ticks / HZ) * 1000 / messages).toFixed(2));
+  };
   let ours = 0;
   for (const [group, ticks] of [...to.groups].sort(([a], [b]) => a.localeCompare(b))) {
     const used = Math.max(0, ticks - (from.groups.get(group) ?? 0));
     // A main thread's ticks are already in its process's.
     if (!group.endsWith(MAIN_THREAD)) ours += used;
-    result[group] = cores(used);
+    record(group, used);
   }
-  result.other = cores(Math.max(0, to.machine - from.machine - ours));
-  result.total = cores(to.machine - from.machine);
-  return result;
+  record('ours', ours);
+  record('other', Math.max(0, to.machine - from.machine - ours));
+  record('total', to.machine - from.machine);
+  return { cores, msPerMessage };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +321,7 @@ interface BaselineResult {
   steadyMessagesPerSecond: number;
   flagged: number;
   failed: number;
-  cpu: Record<string, number>;
+  cpu: CpuUse;
 }
 
 /** `kestrel scan`'s loop over messages in memory: same window of messages in flight, spread stage in input order. */
@@ -344,7 +359,7 @@ async function runBaseline(root: string, configFile: string, configText: string,
     await spread?.close();
   }
   const ended = performance.now();
-  const cpu = coresUsed(cpuFrom, sampleCpu(new Map()));
+  const cpu = cpuUse(cpuFrom, sampleCpu(new Map()), messages.length);
   const seconds = (ended - started) / 1000;
   return {
     threads,
@@ -672,7 +687,7 @@ interface TrialResult {
   shutdownSeconds: number;
   exitCodes: Record<string, number | string | null>;
   logs: { errors: number; warnings: number; firstError?: string };
-  cpu: Record<string, number>;
+  cpu: CpuUse;
   timeline: TimelinePoint[];
 }
 
@@ -726,7 +741,7 @@ async function runTrial(settings: ClusterSettings, admin: pg.Client, postgres: P
       throw new BenchError(`${layoutLabel(layout)}: no verdict for ${STALL_MS / 1000} s at ${verdicts} of ${expected}; queue ${JSON.stringify(counts)}; logs in ${settings.dir}`);
     }
   }
-  const cpu = coresUsed(cpuFrom, sampleCpu(cluster.roles));
+  const cpu = cpuUse(cpuFrom, sampleCpu(cluster.roles), expected);
   const { rows } = await db.query<{ first: Date; last: Date }>(
     `SELECT min(t) AS first, max(t) AS last FROM (SELECT scanned_at AS t FROM messages UNION ALL SELECT failed_at FROM scan_failures) AS verdicts`,
   );
@@ -800,7 +815,7 @@ interface LatencyResult {
   maxWaiting: number;
   scanFailures: number;
   idleAfterSeconds: number;
-  cpu: Record<string, number>;
+  cpu: CpuUse;
   timeline: TimelinePoint[];
 }
 
@@ -876,7 +891,7 @@ async function runLatency(settings: ClusterSettings, trial: Trial, corpus: Buffe
     if (Date.now() > deadline) throw new BenchError(`latency run: only ${(await verdictCount(db)) - before} of ${total} verdicts 120 s after the last APPEND; logs in ${settings.dir}`);
     await sleep(100);
   }
-  const cpu = coresUsed(cpuFrom, sampleCpu(cluster.roles));
+  const cpu = cpuUse(cpuFrom, sampleCpu(cluster.roles), total);
   await timeline.stop();
 
   const { rows } = await db.query<{ key: string; at: Date }>(
@@ -972,12 +987,16 @@ function fixed(value: number, digits = 0): string {
   return value.toLocaleString('en-GB', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-function cpuLine(label: string, cpu: Record<string, number>): string {
-  const order = ['connector', 'worker', 'redis', 'postgres', 'dovecot', 'bench', 'other', 'total'];
-  const cells = order
-    .filter((group) => group in cpu)
-    .map((group) => `${group} ${cpu[group]!.toFixed(2)}${cpu[`${group}${MAIN_THREAD}`] === undefined ? '' : ` (main ${cpu[`${group}${MAIN_THREAD}`]!.toFixed(2)})`}`);
-  return `  ${label.padEnd(28)} ${cells.join('  ')}`;
+const PROCESS_GROUPS = ['connector', 'worker', 'redis', 'postgres', 'dovecot', 'bench'];
+
+function cpuLine(label: string, values: Record<string, number>, groups: string[]): string {
+  const cells = groups
+    .filter((group) => group in values)
+    .map((group) => {
+      const main = values[`${group}${MAIN_THREAD}`];
+      return `${group} ${values[group]!.toFixed(2)}${main === undefined ? '' : ` (main ${main.toFixed(2)})`}`;
+    });
+  return `  ${label.padEnd(22)} ${cells.join('  ')}`;
 }
 
 /** The timeline at about one point per second, at most 30 lines. */
@@ -996,6 +1015,11 @@ function render(report: Report): string {
   const row = (label: string, msgs: number, ratio: string, seconds: number, first: number, steady: number) =>
     `  ${label.padEnd(34)} ${fixed(msgs).padStart(7)} ${ratio.padStart(9)} ${seconds.toFixed(1).padStart(7)} ${first.toFixed(2).padStart(9)} ${fixed(steady).padStart(9)}`;
   const best = trials.find((t) => t.layout === goals.throughput.layout)!;
+  const cpuRuns: Array<[string, CpuUse]> = [
+    ...report.inProcessRuns.map((run, i): [string, CpuUse] => [`in-process, ${i === 0 ? 'before' : 'after'}`, run.cpu]),
+    ...trials.map((t): [string, CpuUse] => [`e2e ${t.layout}`, t.cpu]),
+    [`latency run, ${latency.layout}`, latency.cpu],
+  ];
   const d = (x: Distribution) => `p50 ${fixed(x.p50)}  p95 ${fixed(x.p95)}  p99 ${fixed(x.p99)}  max ${fixed(x.max)}  (min ${fixed(x.min)})`;
   const lines = [
     `kestrel bench:e2e: ${report.messages} messages (${report.megabytes} MB) from ${report.corpus}`,
@@ -1026,10 +1050,12 @@ function render(report: Report): string {
     ),
     ...trials.flatMap((t) => (t.logs.firstError ? [`    first error: ${t.logs.firstError}`] : [])),
     '',
-    'CPU (average cores in use; main = its main thread, the rest being scan threads, GC and libuv; other = processes outside this benchmark)',
-    ...report.inProcessRuns.map((run, i) => cpuLine(`in-process, ${i === 0 ? 'before' : 'after'}`, run.cpu)),
-    ...trials.map((t) => cpuLine(`e2e ${t.layout}`, t.cpu)),
-    cpuLine(`latency run (${latency.layout})`, latency.cpu),
+    'CPU, average cores in use (main: the main thread of that process; the rest is its scan threads, GC and libuv;',
+    ' other: processes on this machine outside this benchmark, which slow every figure above down)',
+    ...cpuRuns.map(([label, cpu]) => cpuLine(label, cpu.cores, [...PROCESS_GROUPS, 'other', 'total'])),
+    '',
+    'CPU time per message, ms (ours: everything this benchmark started; robust to other load, unlike msg/s)',
+    ...cpuRuns.map(([label, cpu]) => cpuLine(label, cpu.msPerMessage, ['ours', ...PROCESS_GROUPS])),
     '',
     `QUEUE AND VERDICTS OVER TIME, e2e ${best.layout}`,
     ...timelineLines(best.timeline),
