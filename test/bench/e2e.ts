@@ -28,6 +28,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import type { ImapFlow } from 'imapflow';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { parseConfig } from '../../src/config/load.js';
 import { messageKey } from '../../src/flags/message-key.js';
@@ -73,6 +74,18 @@ const USAGE = `usage: npm run bench:e2e -- [--corpus DIR] [--limit N] [--json] [
 
 class BenchError extends Error {}
 
+const OPTIONS = {
+  corpus: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  root: { type: 'string' },
+  accounts: { type: 'string' },
+  layouts: { type: 'string' },
+  'latency-seconds': { type: 'string' },
+  'warmup-seconds': { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const;
+
 function parseLayouts(text: string): Layout[] {
   return text.split(',').map((part) => {
     const match = /^(\d+)x(\d+)$/.exec(part.trim());
@@ -88,20 +101,16 @@ function positiveNumber(text: string | undefined, option: string, fallback: numb
   return value;
 }
 
+function parseCommandLine() {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (error) {
+    throw new BenchError(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+}
+
 function readOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      corpus: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      root: { type: 'string' },
-      accounts: { type: 'string' },
-      layouts: { type: 'string' },
-      'latency-seconds': { type: 'string' },
-      'warmup-seconds': { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseCommandLine();
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
@@ -334,7 +343,7 @@ async function runBaseline(root: string, configFile: string, configText: string,
     tracker: await importBuilt(root, 'src/scan/spread/tracker.js'),
     log: await importBuilt(root, 'src/log.js'),
   };
-  const config = { ...parseConfig(configFile, configText), log: { level: 'warn' as const } };
+  const config = parseConfig(configFile, configText);
   const threads = availableParallelism();
   async function* items() {
     for (let i = 0; i < messages.length; i++) yield { file: `message ${i + 1}`, raw: messages[i]! };
@@ -366,7 +375,7 @@ async function runBaseline(root: string, configFile: string, configText: string,
     seconds,
     messagesPerSecond: messages.length / seconds,
     firstResultSeconds: (first - started) / 1000,
-    steadyMessagesPerSecond: (messages.length - 1) / ((ended - first) / 1000),
+    steadyMessagesPerSecond: ended > first ? (messages.length - 1) / ((ended - first) / 1000) : messages.length / seconds,
     flagged,
     failed,
     cpu,
@@ -628,6 +637,14 @@ function sleep(ms: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // What the store and the queue hold
 
+async function connectPostgres(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  // A server going away (Ctrl-C reaches it too) fails the query in hand; unheard, the event would end the process before its teardown.
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
 /** Verdicts so far: scanned messages plus messages recorded as unscannable; 0 before the schema exists. */
 async function verdictCount(db: pg.Client): Promise<number> {
   try {
@@ -665,6 +682,56 @@ function openQueue(redisUrl: string, prefix: string): Queue {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Work the servers did per message: round trips are what the plumbing costs
+
+interface ServerWork {
+  /** PostgreSQL transactions committed in the run's database (a statement outside BEGIN is one). */
+  postgresTransactions: number;
+  postgresRowsWritten: number;
+  /** Redis commands, those run inside BullMQ's Lua scripts included. */
+  redisCommands: number;
+  /** The Redis commands that took the most server time, per message. */
+  redisTop: Array<{ command: string; calls: number; usec: number }>;
+}
+
+async function resetRedisStats(redis: Redis): Promise<void> {
+  await redis.call('CONFIG', 'RESETSTAT');
+}
+
+async function postgresCounters(admin: pg.Client, database: string): Promise<{ transactions: number; rowsWritten: number }> {
+  const { rows } = await admin.query<{ xact_commit: string; written: string }>(
+    'SELECT xact_commit, tup_inserted + tup_updated + tup_deleted AS written FROM pg_stat_database WHERE datname = $1',
+    [database],
+  );
+  return { transactions: Number(rows[0]?.xact_commit ?? 0), rowsWritten: Number(rows[0]?.written ?? 0) };
+}
+
+/**
+ * Per message, since the counters were last read or reset. Includes this benchmark's own polling
+ * (one query and one BullMQ count script every SAMPLE_MS), well under 1% of the totals.
+ */
+async function serverWork(redis: Redis, admin: pg.Client, database: string, before: { transactions: number; rowsWritten: number }, messages: number): Promise<ServerWork> {
+  // PostgreSQL publishes a session's counters when it ends or idles a moment: the cluster has stopped by now.
+  await sleep(1_200);
+  const after = await postgresCounters(admin, database);
+  const stats = ((await redis.call('INFO', 'commandstats')) as string)
+    .split(/\r?\n/)
+    .map((line) => /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ command: match[1]!, calls: Number(match[2]), usec: Number(match[3]) }));
+  const per = (n: number) => Number((n / messages).toFixed(2));
+  return {
+    postgresTransactions: per(after.transactions - before.transactions),
+    postgresRowsWritten: per(after.rowsWritten - before.rowsWritten),
+    redisCommands: per(stats.reduce((n, s) => n + s.calls, 0)),
+    redisTop: stats
+      .sort((a, b) => b.usec - a.usec)
+      .slice(0, 6)
+      .map((s) => ({ command: s.command, calls: per(s.calls), usec: per(s.usec) })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Throughput
 
 interface TrialResult {
@@ -688,6 +755,7 @@ interface TrialResult {
   exitCodes: Record<string, number | string | null>;
   logs: { errors: number; warnings: number; firstError?: string };
   cpu: CpuUse;
+  work: ServerWork;
   timeline: TimelinePoint[];
 }
 
@@ -709,13 +777,19 @@ interface Trial {
   target: Target;
 }
 
-async function runTrial(settings: ClusterSettings, admin: pg.Client, postgres: PostgresServer, layout: Layout, index: number, expected: number, teardown: Teardown): Promise<Trial> {
+interface Servers {
+  postgres: PostgresServer;
+  /** A client on the `postgres` database: creates each run's database, reads its counters. */
+  admin: pg.Client;
+  redisAdmin: Redis;
+}
+
+async function runTrial(settings: ClusterSettings, { postgres, admin, redisAdmin }: Servers, layout: Layout, index: number, expected: number, teardown: Teardown): Promise<Trial> {
   const database = `bench_${index + 1}`;
   const prefix = `bench${index + 1}`;
   const target: Target = { storeUrl: await databaseFor(admin, postgres, database), prefix, layout };
   const cluster = new Cluster(settings, target, `trial-${index + 1}-${layoutLabel(layout)}`);
-  const db = new pg.Client({ connectionString: target.storeUrl });
-  await db.connect();
+  const db = await connectPostgres(target.storeUrl);
   const queue = openQueue(settings.redisUrl, prefix);
   let stopped = false;
   teardown.add(`trial ${index + 1}`, async () => {
@@ -725,6 +799,8 @@ async function runTrial(settings: ClusterSettings, admin: pg.Client, postgres: P
   });
 
   const timeline: TimelinePoint[] = [];
+  await resetRedisStats(redisAdmin);
+  const countersBefore = await postgresCounters(admin, database);
   const cpuFrom = sampleCpu(cluster.roles);
   await cluster.start();
   const started = performance.now();
@@ -752,6 +828,7 @@ async function runTrial(settings: ClusterSettings, admin: pg.Client, postgres: P
   const failedJobs = (await queueCounts(queue)).failed;
   const shutdown = await cluster.stop();
   stopped = true;
+  const work = await serverWork(redisAdmin, admin, database, countersBefore, expected);
 
   const seconds = (lastAt - cluster.spawnedAt) / 1000;
   const messagesPerSecond = expected / seconds;
@@ -766,7 +843,7 @@ async function runTrial(settings: ClusterSettings, admin: pg.Client, postgres: P
     messagesPerSecond,
     ratioToInProcess: 0, // set once the in-process figure is final
     firstVerdictSeconds: (firstAt - cluster.spawnedAt) / 1000,
-    steadyMessagesPerSecond: (expected - 1) / ((lastAt - firstAt) / 1000),
+    steadyMessagesPerSecond: lastAt > firstAt ? (expected - 1) / ((lastAt - firstAt) / 1000) : messagesPerSecond,
     allQueuedSeconds: queued ? queued.t : null,
     maxWaiting: Math.max(0, ...timeline.map((p) => p.waiting)),
     flagged,
@@ -776,6 +853,7 @@ async function runTrial(settings: ClusterSettings, admin: pg.Client, postgres: P
     exitCodes: shutdown.exitCodes,
     logs: cluster.logCounts(),
     cpu,
+    work,
     timeline,
   };
   return { result, target };
@@ -852,8 +930,7 @@ async function runLatency(settings: ClusterSettings, trial: Trial, corpus: Buffe
   const keys = messages.map((raw) => messageKey(raw));
 
   const cluster = new Cluster(settings, target, `latency-${layoutLabel(target.layout)}`);
-  const db = new pg.Client({ connectionString: target.storeUrl });
-  await db.connect();
+  const db = await connectPostgres(target.storeUrl);
   const queue = openQueue(settings.redisUrl, target.prefix);
   let stopped = false;
   teardown.add('latency run', async () => {
@@ -1050,6 +1127,13 @@ function render(report: Report): string {
     ),
     ...trials.flatMap((t) => (t.logs.firstError ? [`    first error: ${t.logs.firstError}`] : [])),
     '',
+    'SERVER WORK PER MESSAGE (round trips are most of what the plumbing costs)',
+    ...trials.map(
+      (t) =>
+        `  e2e ${t.layout}: PostgreSQL ${t.work.postgresTransactions} transactions, ${t.work.postgresRowsWritten} rows written; Redis ${t.work.redisCommands} commands, ` +
+        `most time in ${t.work.redisTop.map((c) => `${c.command} ${c.calls}x ${c.usec} us`).join(', ')}`,
+    ),
+    '',
     'CPU, average cores in use (main: the main thread of that process; the rest is its scan threads, GC and libuv;',
     ' other: processes on this machine outside this benchmark, which slow every figure above down)',
     ...cpuRuns.map(([label, cpu]) => cpuLine(label, cpu.cores, [...PROCESS_GROUPS, 'other', 'total'])),
@@ -1076,6 +1160,8 @@ function render(report: Report): string {
     'GOALS',
     `  e2e throughput >= ${THROUGHPUT_GOAL * 100}% of in-process (best layout ${goals.throughput.layout}): ${(goals.throughput.ratio * 100).toFixed(0)}%  ${goals.throughput.pass ? 'PASS' : 'FAIL'}`,
     `  p99 latency < ${P99_GOAL_MS / 1000} s at ${fixed(goals.latencyP99.offeredPerSecond)} msg/s: ${fixed(goals.latencyP99.p99Ms)} ms  ${goals.latencyP99.pass ? 'PASS' : 'FAIL'}`,
+    `  CPU per message: e2e ${best.layout} ${best.cpu.msPerMessage.ours!.toFixed(1)} ms, in-process ${inProcess.cpu.msPerMessage.ours!.toFixed(1)} ms: while the cores are the limit,`,
+    `  the cluster can reach at most about ${((inProcess.cpu.msPerMessage.ours! / best.cpu.msPerMessage.ours!) * 100).toFixed(0)}% of the in-process throughput on these cores, whatever else runs on them`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -1093,9 +1179,11 @@ async function bench(options: Options, corpus: Buffer[], expected: number, teard
   teardown.add('PostgreSQL', () => postgres.stop());
   const dovecot = await startDovecot({ users });
   teardown.add('Dovecot', () => dovecot.stop());
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
+  const admin = await connectPostgres(postgres.url);
   teardown.add('PostgreSQL client', () => admin.end());
+  const redisAdmin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  redisAdmin.on('error', () => {}); // a failed command reports it where it is awaited
+  teardown.add('Redis client', async () => void (await redisAdmin.quit()));
 
   const settings: ClusterSettings = { root: options.root, dir, dovecot, redisUrl: redis.url, queueKey: randomBytes(32).toString('base64'), accounts: options.accounts };
   const cores = availableParallelism();
@@ -1115,7 +1203,7 @@ async function bench(options: Options, corpus: Buffer[], expected: number, teard
   const trials: Trial[] = [];
   for (const [index, layout] of options.layouts.entries()) {
     log(`e2e ${layoutLabel(layout)}: 1 connector, ${layout.processes} worker process(es) with concurrency ${layout.concurrency}`);
-    const trial = await runTrial(settings, admin, postgres, layout, index, expected, teardown);
+    const trial = await runTrial(settings, { postgres, admin, redisAdmin }, layout, index, expected, teardown);
     log(`  ${fixed(trial.result.messagesPerSecond)} msg/s`);
     trials.push(trial);
   }
@@ -1166,12 +1254,16 @@ async function main(): Promise<void> {
     if (keepDir) log(`configs and process logs kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   });
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C often arrives twice (from the terminal, and relayed by tsx): the teardown runs once, to the end.
+    if (stopping) return;
+    stopping = true;
     log(`${signal}: stopping the cluster and the servers`);
     void teardown.run().finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   let report: Report;
   try {
