@@ -8,6 +8,9 @@ import type { Logger } from '../log.js';
 import { startOpsServer, type ReadinessCheck } from '../ops/http.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
 
+/** Longer than a scan's time limit by default (in-flight messages finish), shorter than a container's kill grace. */
+const CLOSE_TIMEOUT_MS = 25_000;
+
 export interface Closable {
   name: string;
   close(): Promise<void>;
@@ -36,11 +39,16 @@ export class Service {
 
   async close(): Promise<void> {
     for (const part of this.parts.splice(0).reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      // A part waiting on a server that is gone (a worker closing while Redis is down) must not hold the rest.
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS)));
       try {
-        await part.close();
-        this.logger.debug({ part: part.name }, 'closed');
+        if ((await Promise.race([part.close(), timeout])) === 'timeout') this.logger.error({ part: part.name, seconds: CLOSE_TIMEOUT_MS / 1000 }, 'close timed out; going on');
+        else this.logger.debug({ part: part.name }, 'closed');
       } catch (error) {
         this.logger.error({ err: error, part: part.name }, 'close failed');
+      } finally {
+        clearTimeout(timer);
       }
     }
   }

@@ -86,8 +86,11 @@ const queueSchema = z.strictObject({
 const workersSchema = z.strictObject({
   /** Messages scanned at once per worker process; 0 means one per core. */
   concurrency: z.number().int().min(0).default(0),
-  /** Scan threads are replaced after this many messages (long-lived threads leak). */
-  recycleAfterJobs: z.number().int().min(1).default(1_000),
+  /**
+   * Scan threads are replaced after this many messages (long-lived threads leak); a restart costs
+   * about a second of CPU and a cold JIT, so the heap ceiling below catches leaks sooner.
+   */
+  recycleAfterJobs: z.number().int().min(1).default(20_000),
   /** Scan threads are replaced when their heap passes this after a message. */
   recycleHeapMb: z.number().int().min(16).default(384),
   /**

@@ -211,6 +211,17 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
     async recordScan(messageKey, occurrence, report): Promise<RecordResult> {
       checkOccurrence(occurrence);
       if (report.flagged && report.severity === null) throw new Error(`flagged report for message ${messageKey} has no severity`);
+      if (!report.flagged) {
+        // Most mail is clean: one statement claims its key and clears any earlier failure. When the
+        // key was already there, the transaction below decides what this mailbox adds.
+        const { rows } = await client.query<{ claimed: unknown }>(
+          `WITH claim AS (INSERT INTO messages (message_key) VALUES ($1) ON CONFLICT (message_key) DO NOTHING RETURNING message_key),
+                cleared AS (DELETE FROM scan_failures WHERE message_key = $1 AND EXISTS (SELECT 1 FROM claim))
+           SELECT count(*) AS claimed FROM claim`,
+          [messageKey],
+        );
+        if (toNumber(rows[0]?.claimed) === 1) return { flagId: null, created: true };
+      }
       return client.transaction(async (tx) => {
         // Claiming the key decides the race: a second worker's insert waits for the first to
         // commit and then finds the row, so exactly one of them writes the flag.

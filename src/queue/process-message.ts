@@ -91,16 +91,17 @@ const CLAIM_POLL_MS = 100;
  */
 async function priorOrClaim(key: string, deps: ProcessDeps): Promise<{ prior: PriorScan; claimed: boolean }> {
   const { store, claims } = deps;
+  if (!claims) return { prior: await store.priorScan(key), claimed: false };
   const deadline = Date.now() + deps.config.scan.timeoutMs * 2;
   for (;;) {
-    const prior = await store.priorScan(key);
-    if (prior || !claims) return { prior, claimed: false };
+    // Claim first, then one lookup: a holder before us may have recorded and released already.
     if (await claims.claim(key)) {
-      // The holder before us may have recorded and released between the lookup and the claim.
       const recorded = await store.priorScan(key);
       if (recorded) await claims.release(key);
       return { prior: recorded, claimed: recorded === null };
     }
+    const prior = await store.priorScan(key);
+    if (prior) return { prior, claimed: false };
     if (Date.now() > deadline) return { prior: null, claimed: false };
     await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
   }

@@ -187,20 +187,24 @@ describe('scan worker', () => {
     expect(await store.priorScan(messageKey(m.raw))).toBeNull();
   });
 
-  it('finishes the job in flight when closed, and takes no more', async () => {
+  it('finishes the jobs in hand when closed, and takes no more', async () => {
     const r = await rig();
     const worker = await r.startWorker();
-    const slow = message('slow', `${FLAGGED_BODY}\n${bigBody(4)}`, { uid: 51 });
+    // The worker holds two jobs per scan thread: one scanning, one waiting for the thread.
+    const slow = [51, 53].map((uid) => message(`slow-${uid}`, `${FLAGGED_BODY}\n${bigBody(4)}`, { uid }));
     const next = message('next', CLEAN_BODY, { uid: 52 });
-    await r.sink.accept(slow);
-    await waitFor('the slow job to start', async () => (await r.queue.getJobState(r.sink.jobId(slow))) === 'active');
+    for (const m of slow) await r.sink.accept(m);
+    await waitFor('both slow jobs to be taken', async () => (await Promise.all(slow.map((m) => r.queue.getJobState(r.sink.jobId(m))))).every((s) => s === 'active'));
     await r.sink.accept(next);
     const closeCalledAt = Date.now();
     await worker.close();
-    const job = await r.queue.getJob(r.sink.jobId(slow));
-    expect(await job?.getState()).toBe('completed');
-    expect(job!.finishedOn).toBeGreaterThanOrEqual(closeCalledAt);
-    expect(job!.returnvalue.flagId).toEqual(expect.any(Number));
+    for (const m of slow) {
+      const job = await r.queue.getJob(r.sink.jobId(m));
+      expect(await job?.getState()).toBe('completed');
+      expect(job!.returnvalue.flagId).toEqual(expect.any(Number));
+    }
+    const last = await r.queue.getJob(r.sink.jobId(slow[1]!));
+    expect(last!.finishedOn).toBeGreaterThanOrEqual(closeCalledAt);
     expect(await r.queue.getJobState(r.sink.jobId(next))).toBe('waiting');
   });
 

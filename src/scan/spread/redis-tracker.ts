@@ -21,6 +21,8 @@ export class RedisSpreadTracker implements SpreadTracker {
     this.prefix = `${prefix}:spread:`;
     this.owned = typeof connection === 'string';
     this.redis = typeof connection === 'string' ? new Redis(connection, { lazyConnect: false, maxRetriesPerRequest: 3, ...options }) : connection;
+    // ioredis reconnects by itself; a failed observe() reports the outage to its caller.
+    if (this.owned) this.redis.on('error', () => {});
   }
 
   async observe({ fingerprints, sender, at }: SpreadObservation, windowMs: number): Promise<number> {
