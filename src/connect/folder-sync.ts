@@ -125,12 +125,21 @@ async function deliver(client: ImapFlow, context: FolderSyncContext, uids: numbe
       await context.waitForRoom();
       if (context.shouldYield()) return false;
       const sources = await fetchSources(client, batch, metas, context);
-      for (const uid of batch) {
-        if (context.shouldYield()) return false;
-        const source = sources.get(uid);
-        // Expunged since the search: nothing to scan.
-        if (source) await hand(context, epoch, uid, metas.get(uid)!, source);
-        await advance(context, { uidValidity: epoch.uidValidity, lastUid: uid, ...(epoch.carriedModseq !== undefined ? { highestModseq: epoch.carriedModseq } : {}) });
+      // The checkpoint moves once per batch (and wherever the batch stops), past messages the sink
+      // has accepted: a store write per message cost a quarter of the store's time (bench:e2e).
+      let accepted: number | undefined;
+      try {
+        for (const uid of batch) {
+          if (context.shouldYield()) return false;
+          const source = sources.get(uid);
+          // Expunged since the search: nothing to scan.
+          if (source) await hand(context, epoch, uid, metas.get(uid)!, source);
+          accepted = uid;
+        }
+      } finally {
+        if (accepted !== undefined) {
+          await advance(context, { uidValidity: epoch.uidValidity, lastUid: accepted, ...(epoch.carriedModseq !== undefined ? { highestModseq: epoch.carriedModseq } : {}) });
+        }
       }
     }
   }
