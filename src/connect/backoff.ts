@@ -19,7 +19,8 @@ export class Backoff {
     const cap = Math.min(this.maxMs, this.minMs * 2 ** Math.min(this.failures, 30));
     this.failures++;
     const delay = this.minMs + this.random() * Math.max(0, cap - this.minMs);
-    return Math.round(Math.max(delay, hintMs ?? 0));
+    // A server's hint is honoured up to our own ceiling (a huge value would overflow setTimeout).
+    return Math.round(Math.min(this.maxMs, Math.max(delay, hintMs ?? 0)));
   }
 
   reset(): void {

@@ -99,6 +99,10 @@ export class FolderWatcher {
     this.setState(refused ? 'failed' : 'backoff');
     const delayMs = this.backoff.next(throttleHintMs(error));
     this.log.warn({ error: describeError(error), attempt: this.backoff.attempts, delayMs }, refused ? 'login refused, credentials unavailable or folder missing: retrying later' : 'connection failed: reconnecting later');
+    // imapflow emits 'close' while a failed connect tears down, which woke the watcher: without
+    // this the backoff was skipped and a down server saw thousands of attempts a second.
+    this.wakeup.clear();
+    if (this.stopping) return;
     await this.wakeup.wait(delayMs);
   }
 

@@ -11,6 +11,11 @@ export class Wakeup {
     this.resolve?.();
   }
 
+  /** Forgets a wake-up nobody waited for: a backoff must not be cut short by the failed connection's own close. */
+  clear(): void {
+    this.pending = false;
+  }
+
   /** True when woken (now or earlier), false when `ms` passed first. */
   async wait(ms: number): Promise<boolean> {
     if (!this.pending) {

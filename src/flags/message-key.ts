@@ -9,9 +9,11 @@
  * sender writes and that every copy keeps (Message-ID, Date, From, To, Cc, Subject): to slip a
  * message past the scan a forger must match all of them, i.e. send it as the original sender to
  * the original recipients at the original time, where it sits beside the real one.
- * The body is left out when there is a Message-ID because servers rewrite it in transit (gateway
- * disclaimers, transfer re-encoding), which would give the Sent and INBOX copies different keys.
- * Without a Message-ID nothing ties the copies together reliably, so the body is hashed as well.
+ * The body is keyed too (line endings and trailing blanks normalised): otherwise the original
+ * sender could send a harmless message and then a harmful one with the same headers, and the
+ * second would be taken for the first and never scanned. The price: a copy whose body a server
+ * rewrote in transit (a gateway disclaimer, a transfer re-encoding) gets a key of its own and is
+ * scanned again; the store may then hold two flags for it. Within a trust's own mail that is rare.
  *
  * What servers add or rewrite is normalised away: trace headers (Received, Delivered-To,
  * Return-Path, X-*) are not keyed; folding, runs of blanks, header-name case, RFC 2047 encoding,
@@ -24,7 +26,7 @@ const KEYED_HEADERS = ['message-id', 'date', 'from', 'to', 'cc', 'subject'] as c
 const ADDRESS_HEADERS = new Set(['from', 'to', 'cc']);
 
 /** Changed whenever the recipe changes, so keys made by different recipes never meet. */
-const RECIPE = 'kestrel-message-key-2';
+const RECIPE = 'kestrel-message-key-3';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -167,7 +169,6 @@ export function messageKey(raw: Buffer): string {
   const hash = createHash('sha256').update(RECIPE);
   // JSON keeps "field absent" apart from "field empty" and one field's text apart from the next's.
   hash.update(JSON.stringify(KEYED_HEADERS.map((name) => [name, fields.get(name) ?? null])));
-  const hasMessageId = (fields.get('message-id') ?? []).some((id) => id.length > 0);
-  if (!hasMessageId) hash.update('\0body\0').update(normalisedBody(body));
+  hash.update('\0body\0').update(normalisedBody(body));
   return hash.digest('hex');
 }

@@ -43,8 +43,17 @@ function toNumber(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
+/**
+ * PostgreSQL refuses NUL in text and in jsonb strings. Mail can carry one (`=00` in a
+ * quoted-printable body reaches an evidence excerpt): it becomes U+FFFD, or the flag could never
+ * be recorded at all.
+ */
+function text<T extends string | null>(value: T): T {
+  return (value === null ? value : value.replaceAll('\u0000', '\uFFFD')) as T;
+}
+
 function json(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
+  return value === undefined ? null : JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? text(v) : v));
 }
 
 /** Dates the parser could not read are kept as null rather than failing the record. */
@@ -82,7 +91,7 @@ async function insertFlag(tx: Queryable, messageKey: string, report: ScanReport)
      RETURNING id`,
     [
       messageKey,
-      report.messageId,
+      text(report.messageId),
       timestamp(report.date),
       report.direction,
       report.severity,
@@ -101,7 +110,7 @@ async function insertFlag(tx: Queryable, messageKey: string, report: ScanReport)
     await tx.query(
       `INSERT INTO findings (flag_id, position, rule, description, category, severity, score, policy, evidence)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
-      [flagId, position, f.rule, f.description, f.category, f.severity, f.score, f.policy, json(f.evidence)],
+      [flagId, position, text(f.rule), text(f.description), f.category, f.severity, f.score, text(f.policy), json(f.evidence)],
     );
   }
   return flagId;

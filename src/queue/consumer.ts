@@ -109,6 +109,9 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
     // verdict written, so the threads are not idle during Redis and PostgreSQL round trips.
     concurrency: concurrency * JOBS_PER_THREAD,
     lockDuration: config.workers.lockSeconds * 1000,
+    // BullMQ fails a job that stalls twice (its worker died twice) by itself, bypassing the processor
+    // and so the store's scan_failures; a stall counts like an attempt instead.
+    maxStalledCount: config.queue.attempts,
     stalledInterval: config.workers.lockSeconds * 1000,
   });
   worker.on('error', (error) => logger.warn({ err: error.message }, 'scan worker: Redis error'));

@@ -96,7 +96,14 @@ async function priorOrClaim(key: string, deps: ProcessDeps): Promise<{ prior: Pr
   for (;;) {
     // Claim first, then one lookup: a holder before us may have recorded and released already.
     if (await claims.claim(key)) {
-      const recorded = await store.priorScan(key);
+      let recorded: PriorScan;
+      try {
+        recorded = await store.priorScan(key);
+      } catch (error) {
+        // A failed lookup must not leave the key held (in memory it would be held for good).
+        await claims.release(key);
+        throw error;
+      }
       if (recorded) await claims.release(key);
       return { prior: recorded, claimed: recorded === null };
     }

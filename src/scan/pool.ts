@@ -23,6 +23,8 @@ export type WorkerReply = ({ id: number; report: ScanReport } | { id: number; er
 /** Why a thread was replaced between messages. */
 export type RecycleReason = 'jobs' | 'heap';
 
+const RESPAWN_DELAY_MS = 1_000;
+
 /** The message hit a per-message bound (time or memory) rather than failing to parse. */
 export class ScanLimitError extends Error {}
 
@@ -56,6 +58,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** The thread said it was ready at least once. */
+  started: boolean;
   /** Messages this thread has answered. */
   scanned: number;
   job: Job | null;
@@ -79,6 +83,8 @@ export class ScanPool {
   private nextId = 0;
   private closed = false;
   private fatal: Error | null = null;
+  /** Some thread has started: the config and lexicons are good, so a later start failure is the thread's own. */
+  private anyStarted = false;
 
   constructor(private readonly options: ScanPoolOptions) {
     for (let i = 0; i < Math.max(1, options.threads); i++) this.slots.push(this.spawn());
@@ -120,10 +126,12 @@ export class ScanPool {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, scanned: 0, job: null, timer: null };
+    const slot: Slot = { worker, ready: false, started: false, scanned: 0, job: null, timer: null };
     worker.on('message', (reply: WorkerReply | { ready: true }) => {
       if ('ready' in reply) {
         slot.ready = true;
+        slot.started = true;
+        this.anyStarted = true;
         this.dispatch();
         return;
       }
@@ -137,8 +145,8 @@ export class ScanPool {
       this.dispatch();
     });
     worker.on('error', (error: Error & { code?: string }) => {
-      if (!slot.ready) {
-        // A thread that cannot even start (broken config or lexicon) would fail every message: stop.
+      if (!slot.ready && !this.anyStarted) {
+        // A pool whose threads cannot even start (broken config or lexicon) would fail every message: stop.
         this.fatal = new Error(`scan worker failed to start: ${error.message}`);
         for (const job of this.queue.splice(0)) job.reject(this.fatal);
       }
@@ -171,7 +179,18 @@ export class ScanPool {
       this.slots.splice(index, 1);
       return;
     }
-    this.slots[index] = this.spawn();
+    if (slot.started) {
+      this.slots[index] = this.spawn();
+      return;
+    }
+    // A replacement that died starting (a transient failure, as the pool had started before) is
+    // tried again after a pause rather than in a tight loop; meanwhile the other threads work.
+    setTimeout(() => {
+      const at = this.slots.indexOf(slot);
+      if (at === -1) return;
+      if (this.closed) this.slots.splice(at, 1);
+      else this.slots[at] = this.spawn();
+    }, RESPAWN_DELAY_MS).unref();
   }
 
   private recycleReason(slot: Slot, heapUsed: number): RecycleReason | null {

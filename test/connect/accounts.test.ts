@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startConnector, type ConnectorHandle } from '../../src/connect/connector.js';
 import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
-import { captureLogs, connectorConfig, counterFor, harness, mail, silent, waitFor } from './support.js';
+import { freePort } from '../harness/redis.js';
+import { captureLogs, connectorConfig, counterFor, harness, mail, silent, sleep, waitFor } from './support.js';
 
 describe.skipIf(!dovecotAvailable())('accounts and backpressure', () => {
   let server: DovecotServer;
@@ -55,6 +56,21 @@ describe.skipIf(!dovecotAvailable())('accounts and backpressure', () => {
     await waitFor(() => connector.states().bad === 'idle', 'the bad account recovered');
     await append('bad', ['after the fix']);
     await waitFor(() => sink.messages.some((m) => m.account === 'bad'), 'mail for the fixed account');
+  });
+
+  test('a server that refuses connections is retried at the backoff pace, not in a tight loop', async () => {
+    const { sink, checkpoints, metrics } = harness();
+    // Nothing listens on this port: every connect is refused at once, and imapflow emits 'close' as it gives up.
+    const closed = await freePort();
+    const config = connectorConfig(server, [{ user: 'unreachable', folders: ['INBOX'] }]);
+    const connector = startConnector({ config: { ...config, accounts: config.accounts.map((a) => ({ ...a, port: closed })) }, sink, checkpoints, metrics, logger: silent });
+    running.push(connector);
+    await sleep(2_000);
+    // 100 ms minimum, doubling to 1 s: about six attempts in 2 s; the tight loop made thousands.
+    const attempts = await counterFor(metrics.connectorErrors, 'unreachable');
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(12);
+    expect(connector.states().unreachable).toBe('backoff');
   });
 
   test('a configured folder missing on the server is reported and retried while the others are watched', async () => {

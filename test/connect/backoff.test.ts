@@ -27,6 +27,10 @@ describe('reconnect backoff', () => {
     expect(backoff.next(92_415)).toBe(92_415);
   });
 
+  test('a hint above the configured maximum waits the maximum (setTimeout would overflow on a huge one)', () => {
+    expect(new Backoff(1_000, 300_000, () => 0).next(2 ** 40)).toBe(300_000);
+  });
+
   test('throttling hints from imapflow errors and Microsoft 365 response texts', () => {
     expect(throttleHintMs({ code: 'ETHROTTLE', throttleReset: 5_000 })).toBe(5_000);
     expect(throttleHintMs({ responseText: 'Request is throttled. Suggested Backoff Time: 92415 milliseconds' })).toBe(92_415);

@@ -9,7 +9,7 @@ import { openPostgres, type SqlClient } from '../../src/flags/sql.js';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
 import type { ScanReport } from '../../src/scan/pipeline.js';
 import type { SpreadCandidate } from '../../src/scan/spread/stage.js';
-import { type Backend, cleanReport, type Database, flaggedReport, occurrence, pgliteBackend, postgresBackend, silent } from './support.js';
+import { type Backend, cleanReport, type Database, flaggedReport, mail, occurrence, pgliteBackend, postgresBackend, sharedScanner, silent } from './support.js';
 
 const FUTURE: Migration = { version: MIGRATIONS.at(-1)!.version + 1, name: 'from a newer Kestrel', sql: 'CREATE TABLE from_the_future (id integer)' };
 
@@ -158,6 +158,19 @@ describe.each([
       expect(stored!.report.findings[0]!.evidence[0]!.match).toBe('kill myself');
       expect(stored!.report.from).toEqual({ address: '22lmorgan@pupils.oakfield.sch.uk', role: 'pupil', academy: 'Oakfield Primary' });
       expect(stored!.occurrences).toEqual([seen]);
+    });
+
+    it('records a flag whose evidence and Message-ID hold a NUL character (PostgreSQL refuses NUL in text)', async () => {
+      const raw = Buffer.from(
+        mail('nul\u0000id', 'x').toString('utf8').replace(/Content-Type: text\/plain; charset=utf-8\r?\n\r?\nx/, 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ni just want to kill myself tonight=00 nobody would miss me'),
+      );
+      const report = await sharedScanner().scan(raw);
+      expect(report.flagged).toBe(true);
+      expect(JSON.stringify(report)).toContain('\\u0000');
+      const { flagId } = await store.recordScan(`${backend.name}-nul`, occurrence('nul', 'INBOX', 1), report);
+      const stored = await store.flag(flagId!);
+      expect(JSON.stringify(stored!.report)).not.toContain('\\u0000');
+      expect(stored!.report.findings.some((f) => f.evidence.some((e) => e.excerpt.includes('\uFFFD')))).toBe(true);
     });
 
     it('never stores the spread candidate', async () => {

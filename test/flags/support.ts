@@ -28,7 +28,7 @@ lexicons: [../fixtures/lexicons]
 let scanner: Scanner | undefined;
 
 /** The config file is never read: parseConfig uses its name for relative paths only. */
-function sharedScanner(): Scanner {
+export function sharedScanner(): Scanner {
   scanner ??= createScanner(parseConfig('test/flags/kestrel.yaml', CONFIG));
   return scanner;
 }
