@@ -132,8 +132,9 @@ async function deliver(client: ImapFlow, context: FolderSyncContext, uids: numbe
         for (const uid of batch) {
           if (context.shouldYield()) return false;
           const source = sources.get(uid);
-          // Expunged since the search: nothing to scan.
+          // Expunged since the search, most likely; said aloud in case the server failed to send it.
           if (source) await hand(context, epoch, uid, metas.get(uid)!, source);
+          else context.logger.warn({ account: context.account.id, folder: context.folder.path, uid }, 'message listed but not fetched (expunged meanwhile?): passed over');
           accepted = uid;
         }
       } finally {
