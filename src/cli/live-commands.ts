@@ -17,9 +17,8 @@ import { startScanWorker, type ScanWorker } from '../queue/consumer.js';
 import { MemoryKeyClaims } from '../queue/claims.js';
 import { InlineSink } from '../queue/inline-sink.js';
 import { openQueueSink } from '../queue/producer.js';
-import { loadLexicon } from '../scan/pipeline.js';
 import { MemorySpreadTracker } from '../scan/spread/tracker.js';
-import { ScanPool } from '../scan/pool.js';
+import { openScanPool } from '../scan/pool.js';
 import { EXIT, StartupError, UsageError } from './errors.js';
 import { threadCount } from './scan-command.js';
 import { Service } from './service.js';
@@ -100,8 +99,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
   }
   return serve(config, options, async (service, logger) => {
     const store = await openStore(config, logger, service);
-    loadLexicon(config); // one clear error for a broken lexicon, not one per thread
-    const pool = new ScanPool({
+    const pool = openScanPool({
       config,
       threads: threadCount(config),
       recycleAfterJobs: config.workers.recycleAfterJobs,

@@ -3,10 +3,9 @@ import { availableParallelism } from 'node:os';
 import type { KestrelConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { isErrorLine, scanItems, type ScanLine } from '../scan/batch.js';
-import { loadLexicon } from '../scan/pipeline.js';
 import { applySpread } from '../scan/spread/stage.js';
 import { MemorySpreadTracker } from '../scan/spread/tracker.js';
-import { ScanPool } from '../scan/pool.js';
+import { openScanPool } from '../scan/pool.js';
 import { readMessages } from '../sources/index.js';
 import { EXIT, UsageError } from './errors.js';
 import { processIo, type CliIo } from './io.js';
@@ -25,12 +24,6 @@ export function threadCount(config: KestrelConfig, jobs?: number): number {
   return wanted > 0 ? wanted : availableParallelism();
 }
 
-/** Open a pool after checking the lexicons here, so a broken lexicon is one clear error, not one per thread. */
-export function openPool(config: KestrelConfig, jobs?: number): ScanPool {
-  loadLexicon(config);
-  return new ScanPool({ config, threads: threadCount(config, jobs) });
-}
-
 export interface ScanPathsOptions {
   /** Worker threads; config scan.jobs when absent. */
   jobs?: number;
@@ -44,7 +37,7 @@ export interface ScanPathsOptions {
 export async function scanPaths(config: KestrelConfig, paths: string[], options: ScanPathsOptions, onLine: (line: ScanLine) => void): Promise<void> {
   const { jobs, stdin, logTo } = options;
   const log = createLogger(config, logTo);
-  const pool = openPool(config, jobs);
+  const pool = openScanPool({ config, threads: threadCount(config, jobs) });
   // Counted here, in input order, so a run's output does not depend on which thread was faster.
   const spread = config.chainMail.spread.enabled ? new MemorySpreadTracker() : null;
   const started = performance.now();

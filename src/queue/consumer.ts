@@ -15,8 +15,7 @@ import type { KestrelConfig } from '../config/schema.js';
 import type { FlagStore } from '../flags/types.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
-import { loadLexicon } from '../scan/pipeline.js';
-import { ScanPool } from '../scan/pool.js';
+import { openScanPool } from '../scan/pool.js';
 import { RedisSpreadTracker } from '../scan/spread/redis-tracker.js';
 import { Redis } from 'ioredis';
 import { RedisKeyClaims } from './claims.js';
@@ -63,21 +62,20 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
   const codec = jobCodec(readQueueKey(config.queue));
   const connection = redisConnection(config.queue, options.redis);
   await checkRedis(connection.url!, logger, options.redis);
-  // Checked here so a broken lexicon is one clear error, not one per thread.
-  loadLexicon(config);
   const concurrency = workerConcurrency(config);
-  const pool = new ScanPool({
+  const pool = openScanPool({
     config,
     threads: concurrency,
     recycleAfterJobs: config.workers.recycleAfterJobs,
     recycleHeapMb: config.workers.recycleHeapMb,
     onRecycle: (reason) => logger.debug({ reason }, 'scan thread recycled'),
   });
-  const spread = config.chainMail.spread.enabled ? new RedisSpreadTracker(connection.url!, options.redis, config.queue.prefix) : null;
-  const claimsRedis = new Redis(connection.url!, { ...options.redis, maxRetriesPerRequest: null });
-  claimsRedis.on('error', () => {}); // the worker's own listener reports Redis trouble
+  // One connection for Kestrel's own keys (claims, spread counts); BullMQ keeps its own.
+  const redis = new Redis(connection.url!, { ...options.redis, maxRetriesPerRequest: null });
+  redis.on('error', () => {}); // the worker's own listener reports Redis trouble
+  const spread = config.chainMail.spread.enabled ? new RedisSpreadTracker(redis, {}, config.queue.prefix) : null;
   // A claim outlives the longest scan (time limit) plus the store write.
-  const claims = new RedisKeyClaims(claimsRedis, config.queue.prefix, config.scan.timeoutMs * 2 + 5_000);
+  const claims = new RedisKeyClaims(redis, config.queue.prefix, config.scan.timeoutMs * 2 + 5_000);
   const deps: ProcessDeps = { config, store, metrics, logger, scan: (raw, envelope) => pool.scan(raw, envelope), spread, claims };
 
   const processor = async (job: Job<ScanJobData, ProcessResult>): Promise<ProcessResult> => {
@@ -152,8 +150,7 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
         // BullMQ's close waits for the jobs in flight, which need the pool: it closes after them.
         await worker.close();
         await pool.close();
-        await spread?.close();
-        await claimsRedis.quit().catch(() => claimsRedis.disconnect());
+        await redis.quit().catch(() => redis.disconnect());
         await depth.close();
         logger.info('scan worker stopped');
       })();

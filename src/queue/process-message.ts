@@ -11,6 +11,7 @@ import type { FlagStore, Occurrence, PriorScan, RecordResult } from '../flags/ty
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
 import type { ScanReport } from '../scan/pipeline.js';
+import { formatMb } from '../scan/pool.js';
 import { applySpread } from '../scan/spread/stage.js';
 import type { SpreadTracker } from '../scan/spread/tracker.js';
 import type { KeyClaims } from './claims.js';
@@ -46,10 +47,6 @@ export interface ProcessResult {
 }
 
 export const QUEUE_SIZE_CAP_REASON = 'over the queue size cap (queue.maxMessageBytes)';
-
-function formatMb(bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(1);
-}
 
 /** Records the parts the connector left behind, so the flag (and the review) shows the scan was partial. */
 function withSkippedParts(report: ScanReport, message: FetchedMessage, maxMessageBytes: number): ScanReport {

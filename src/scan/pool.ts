@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { KestrelConfig } from '../config/schema.js';
 import type { JournalEnvelope } from '../connect/types.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import type { ScanReport } from './pipeline.js';
+import { loadLexicon, type ScanReport } from './pipeline.js';
 
 export interface WorkerRequest {
   id: number;
@@ -31,7 +31,7 @@ export class ScanLimitError extends Error {}
 /** Heap a message can take while it is decoded and analysed, per raw byte (UTF-16 text, copies). */
 const HEAP_BYTES_PER_RAW_BYTE = 3;
 
-function formatMb(bytes: number): string {
+export function formatMb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
 }
 
@@ -238,4 +238,10 @@ export class ScanPool {
       slot.worker.postMessage(request, [job.raw.buffer]);
     }
   }
+}
+
+/** Opens a pool after checking the lexicons here, so a broken lexicon is one clear error, not one per thread. */
+export function openScanPool(options: ScanPoolOptions): ScanPool {
+  loadLexicon(options.config);
+  return new ScanPool(options);
 }

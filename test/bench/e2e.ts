@@ -38,6 +38,7 @@ import { jobIds } from '../../src/queue/job-id.js';
 import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { freePort, startRedis, type RedisServer } from '../harness/redis.js';
+import { sleep } from '../helpers/wait.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -304,7 +305,6 @@ class Teardown {
 type BuiltModules = {
   pool: typeof import('../../src/scan/pool.js');
   batch: typeof import('../../src/scan/batch.js');
-  pipeline: typeof import('../../src/scan/pipeline.js');
   stage: typeof import('../../src/scan/spread/stage.js');
   tracker: typeof import('../../src/scan/spread/tracker.js');
   log: typeof import('../../src/log.js');
@@ -338,7 +338,6 @@ async function runBaseline(root: string, configFile: string, configText: string,
   const built: BuiltModules = {
     pool: await importBuilt(root, 'src/scan/pool.js'),
     batch: await importBuilt(root, 'src/scan/batch.js'),
-    pipeline: await importBuilt(root, 'src/scan/pipeline.js'),
     stage: await importBuilt(root, 'src/scan/spread/stage.js'),
     tracker: await importBuilt(root, 'src/scan/spread/tracker.js'),
     log: await importBuilt(root, 'src/log.js'),
@@ -350,8 +349,7 @@ async function runBaseline(root: string, configFile: string, configText: string,
   }
   const cpuFrom = sampleCpu(new Map());
   const started = performance.now();
-  built.pipeline.loadLexicon(config);
-  const pool = new built.pool.ScanPool({ config, threads });
+  const pool = built.pool.openScanPool({ config, threads });
   const spread = config.chainMail.spread.enabled ? new built.tracker.MemorySpreadTracker() : null;
   let first = 0;
   let flagged = 0;
@@ -628,10 +626,6 @@ async function httpStatus(port: number, path: string): Promise<number | null> {
   } catch {
     return null;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { Checkpoint, CheckpointStore } from '../../src/flags/types.js';
 import type { FetchedMessage, MessageSink } from '../../src/connect/types.js';
 import { createMetrics, type KestrelMetrics } from '../../src/ops/metrics.js';
 import type { DovecotServer } from '../harness/dovecot.js';
+import { sleep, waitFor as waitUntil } from '../helpers/wait.js';
 
 /** The CheckpointStore contract in memory: never backwards within a UIDVALIDITY, a new one replaces the epoch. */
 export class MemoryCheckpoints implements CheckpointStore {
@@ -56,17 +57,11 @@ export function subjectOf(raw: Buffer): string | undefined {
   return /^Subject: (.*)$/m.exec(raw.toString('utf8'))?.[1]?.trim();
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep };
 
-/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/** The shared poll (test/helpers/wait.ts) with the condition first, as these tests read. */
+export function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<true> {
+  return waitUntil(what, condition, timeoutMs);
 }
 
 export interface LogCapture {

@@ -17,7 +17,8 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
 import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
-import { delivered, ordinary, OTHER_PUPIL, PUPIL, rfc822, SELF_HARM, STAFF, STAFF_TO_PUPIL, TRUST, waitFor } from './support.js';
+import { waitFor } from '../helpers/wait.js';
+import { delivered, ordinary, OTHER_PUPIL, PUPIL, rfc822, SELF_HARM, STAFF, STAFF_TO_PUPIL, TRUST } from './support.js';
 
 let redis: RedisServer;
 let postgres: PostgresServer;

@@ -15,7 +15,8 @@ import { openFlagStore } from '../../src/flags/open.js';
 import { createLogger } from '../../src/log.js';
 import type { KestrelMetrics } from '../../src/ops/metrics.js';
 import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
-import { counter, delivered, ordinary, rfc822, SELF_HARM, STAFF_TO_PUPIL, TRUST, waitFor } from './support.js';
+import { metricValue, waitFor } from '../helpers/wait.js';
+import { delivered, ordinary, rfc822, SELF_HARM, STAFF_TO_PUPIL, TRUST } from './support.js';
 
 let dovecot: DovecotServer;
 let dataDir: string;
@@ -63,25 +64,25 @@ describe('kestrel run (embedded)', () => {
   it('scans mail appended to INBOX and Sent, records one flag per message with every mailbox, and resumes without rescanning', async () => {
     await whileRunning(async (metrics) => {
       // Let the connectors reach their folders first: without backfillSince only new mail counts.
-      await waitFor('the connectors to watch', async () => (await counter(metrics, 'kestrel_connector_state', { state: 'idle' })) === 2);
+      await waitFor('the connectors to watch', async () => (await metricValue(metrics, 'kestrel_connector_state', { state: 'idle' })) === 2, 60_000);
       await append('alice', 'Sent', rfc822(STAFF_TO_PUPIL));
       await append('bob', 'INBOX', delivered(STAFF_TO_PUPIL));
       await append('bob', 'Sent', rfc822(SELF_HARM));
       await append('alice', 'INBOX', rfc822(ordinary(1)));
-      await waitFor('four messages handled', async () => (await counter(metrics, 'kestrel_messages_scanned_total')) + (await counter(metrics, 'kestrel_messages_deduplicated_total')) === 4);
-      expect(await counter(metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(2);
-      expect(await counter(metrics, 'kestrel_messages_scanned_total', { outcome: 'clean' })).toBe(1);
-      expect(await counter(metrics, 'kestrel_messages_deduplicated_total')).toBe(1);
-      expect(await counter(metrics, 'kestrel_messages_fetched_total', { account: 'pupil-jdoe' })).toBe(2);
+      await waitFor('four messages handled', async () => (await metricValue(metrics, 'kestrel_messages_scanned_total')) + (await metricValue(metrics, 'kestrel_messages_deduplicated_total')) === 4, 60_000);
+      expect(await metricValue(metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(2);
+      expect(await metricValue(metrics, 'kestrel_messages_scanned_total', { outcome: 'clean' })).toBe(1);
+      expect(await metricValue(metrics, 'kestrel_messages_deduplicated_total')).toBe(1);
+      expect(await metricValue(metrics, 'kestrel_messages_fetched_total', { account: 'pupil-jdoe' })).toBe(2);
     });
 
     // A restart starts from the checkpoints: only the message appended meanwhile is new.
     await append('alice', 'INBOX', rfc822(ordinary(2)));
     await whileRunning(async (metrics) => {
-      await waitFor('the new message', async () => (await counter(metrics, 'kestrel_messages_scanned_total')) === 1);
+      await waitFor('the new message', async () => (await metricValue(metrics, 'kestrel_messages_scanned_total')) === 1, 60_000);
       await append('bob', 'INBOX', rfc822(ordinary(3)));
-      await waitFor('a message appended while running', async () => (await counter(metrics, 'kestrel_messages_scanned_total')) === 2);
-      expect(await counter(metrics, 'kestrel_messages_fetched_total')).toBe(2);
+      await waitFor('a message appended while running', async () => (await metricValue(metrics, 'kestrel_messages_scanned_total')) === 2, 60_000);
+      expect(await metricValue(metrics, 'kestrel_messages_fetched_total')).toBe(2);
     });
 
     const store = await openFlagStore(config.store, createLogger(config));

@@ -1,5 +1,4 @@
-/** Shared pieces for the end-to-end tests: the trust, its people's mail, and waiting on conditions. */
-import type { KestrelMetrics } from '../../src/ops/metrics.js';
+/** Shared pieces for the end-to-end tests: the trust and its people's mail. */
 
 export const TRUST = `trust:
   domains: [oakfield.sch.uk]
@@ -60,18 +59,4 @@ export const STAFF_TO_PUPIL: Mail = {
 
 export function ordinary(n: number, from = STAFF, to = PUPIL): Mail {
   return { from, to, subject: `Homework ${n}`, body: `Please remember to hand in the geography homework on rivers by Friday. Sheet ${n} is on the shared drive.`, id: `ordinary-${n}` };
-}
-
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-export async function counter(metrics: KestrelMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const values = (metric?.values ?? []) as Array<{ value: number; labels: Record<string, string | number> }>;
-  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { freePort } from './redis.js';
+import { AS_ROOT, NOBODY_PREFIX } from './as-nobody.js';
 
 const DOVECOT = '/usr/sbin/dovecot';
 
@@ -57,7 +58,7 @@ interface RunAs {
 }
 
 function runAs(): RunAs {
-  if (process.getuid?.() !== 0) {
+  if (!AS_ROOT) {
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
     const user = spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim();
@@ -66,11 +67,11 @@ function runAs(): RunAs {
   }
   const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('getent', ['group', 'nogroup'], { encoding: 'utf8' }).stdout.split(':')[2]);
-  return { user: 'nobody', group: 'nogroup', uid, gid, prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] };
+  return { user: 'nobody', group: 'nogroup', uid, gid, prefix: [...NOBODY_PREFIX] };
 }
 
 function chownTree(path: string, owner: RunAs): void {
-  if (process.getuid?.() !== 0) return;
+  if (!AS_ROOT) return;
   chownSync(path, owner.uid, owner.gid);
   if (!statSync(path).isDirectory()) return;
   for (const entry of readdirSync(path)) chownTree(join(path, entry), owner);

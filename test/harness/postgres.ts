@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './redis.js';
+import { AS_ROOT, asNobody } from './as-nobody.js';
 
 export interface PostgresServer {
   /** `postgres://postgres@127.0.0.1:PORT/postgres`, trust auth. */
@@ -32,13 +33,6 @@ function binDir(): string | null {
 
 export function postgresAvailable(): boolean {
   return binDir() !== null;
-}
-
-const asRoot = process.getuid?.() === 0;
-
-function asNobody(command: string, args: string[]): [string, string[]] {
-  if (!asRoot) return [command, args];
-  return ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', command, ...args]];
 }
 
 /** nobody's uid, or its primary group's gid (nogroup). */
@@ -89,7 +83,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   let child: ChildProcess | undefined;
   let output = '';
   try {
-    if (asRoot) chownSync(dir, nobodyId('-u'), nobodyId('-g'));
+    if (AS_ROOT) chownSync(dir, nobodyId('-u'), nobodyId('-g'));
     await run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], dir);
     const port = await freePort();
     const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${dir}`, 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];

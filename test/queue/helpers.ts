@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { KestrelConfig } from '../../src/config/schema.js';
 import type { FetchedMessage } from '../../src/connect/types.js';
 import { SCAN_QUEUE } from '../../src/queue/connection.js';
+import { waitFor } from '../helpers/wait.js';
 
 export const MARKER = 'quokkamarker';
 export const SENDER = 'quokka.sender@oakfield.sch.uk';
@@ -70,16 +71,6 @@ export function inspect(config: KestrelConfig): Queue {
   const queue = new Queue(SCAN_QUEUE, { connection: { url: config.queue.redisUrl! }, prefix: config.queue.prefix });
   queue.on('error', () => {});
   return queue;
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Resolves with the job's final state once it is completed or failed. */

@@ -18,7 +18,8 @@ import { startScanWorker, type ScanWorker } from '../../src/queue/consumer.js';
 import { openQueueSink, type QueueSink } from '../../src/queue/producer.js';
 import { QUEUE_SIZE_CAP_REASON } from '../../src/queue/process-message.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
-import { capturingLogger, CLEAN_BODY, FLAGGED_BODY, inspect, MARKER, message, newKey, queueConfig, SENDER, settled, uniquePrefix, waitFor } from './helpers.js';
+import { capturingLogger, CLEAN_BODY, FLAGGED_BODY, inspect, MARKER, message, newKey, queueConfig, SENDER, settled, uniquePrefix } from './helpers.js';
+import { metricValue, waitFor } from '../helpers/wait.js';
 
 let server: RedisServer;
 let store: SqlFlagStore;
@@ -67,15 +68,6 @@ async function rig(yaml = ''): Promise<Rig> {
   };
 }
 
-/** A metric's value summed over the series matching `labels` (for a histogram, name the `_count` or `_sum` series). */
-async function counter(metrics: KestrelMetrics, name: string, labels: Record<string, string> = {}, series?: string): Promise<number> {
-  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const values = (metric?.values ?? []) as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
-  return values
-    .filter((v) => (series === undefined || v.metricName === series) && Object.entries(labels).every(([k, l]) => v.labels[k] === l))
-    .reduce((sum, v) => sum + v.value, 0);
-}
-
 async function queueAndWait(r: Rig, ...messages: FetchedMessage[]): Promise<string[]> {
   for (const m of messages) await r.sink.accept(m);
   const ids = [...new Set(messages.map((m) => r.sink.jobId(m)))];
@@ -103,9 +95,9 @@ describe('scan worker', () => {
     const flag = await store.flag(flagId);
     expect(flag?.report.findings.map((f) => f.rule)).toEqual(['self_harm.intent']);
     expect(flag?.occurrences).toEqual([{ account: 'acct-quokka', folder: 'INBOX/quokka-folder', uidValidity: '1700000000', uid: 11, seenAt: new Date('2026-11-20T09:31:00.000Z') }]);
-    expect(await counter(r.metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(1);
-    expect(await counter(r.metrics, 'kestrel_messages_flagged_total', { category: 'safety.self_harm' })).toBe(1);
-    expect(await counter(r.metrics, 'kestrel_scan_latency_seconds', {}, 'kestrel_scan_latency_seconds_count')).toBe(1);
+    expect(await metricValue(r.metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(1);
+    expect(await metricValue(r.metrics, 'kestrel_messages_flagged_total', { category: 'safety.self_harm' })).toBe(1);
+    expect(await metricValue(r.metrics, 'kestrel_scan_latency_seconds', {}, 'kestrel_scan_latency_seconds_count')).toBe(1);
   });
 
   it('scans the same message from two mailboxes once and records both occurrences', async () => {
@@ -118,8 +110,8 @@ describe('scan worker', () => {
     expect((await r.queue.getJob(second!))!.returnvalue).toEqual({ flagId: firstResult.flagId, created: false, duplicate: true });
     const flag = await store.flag(firstResult.flagId as number);
     expect(flag?.occurrences.map((o) => `${o.account}/${o.folder}/${o.uid}`).sort()).toEqual(['recipient-acct/INBOX/9', 'sender-acct/Sent/3']);
-    expect(await counter(r.metrics, 'kestrel_messages_scanned_total')).toBe(1);
-    expect(await counter(r.metrics, 'kestrel_messages_deduplicated_total')).toBe(1);
+    expect(await metricValue(r.metrics, 'kestrel_messages_scanned_total')).toBe(1);
+    expect(await metricValue(r.metrics, 'kestrel_messages_deduplicated_total')).toBe(1);
   });
 
   it('keeps only the key of a clean message, and records parts the connector left behind', async () => {
@@ -129,7 +121,7 @@ describe('scan worker', () => {
     const [jobId] = await queueAndWait(r, clean);
     expect((await r.queue.getJob(jobId!))!.returnvalue).toEqual({ flagId: null, created: true, duplicate: false });
     expect(await store.priorScan(messageKey(clean.raw))).toEqual({ flagId: null });
-    expect(await counter(r.metrics, 'kestrel_messages_scanned_total', { outcome: 'clean' })).toBe(1);
+    expect(await metricValue(r.metrics, 'kestrel_messages_scanned_total', { outcome: 'clean' })).toBe(1);
 
     const partial = message('partial', FLAGGED_BODY, { uid: 22, skippedParts: [{ contentType: 'video/mp4', size: 30 * 1024 * 1024 }] });
     const [partialJob] = await queueAndWait(r, partial);
@@ -149,11 +141,11 @@ describe('scan worker', () => {
     const job = await r.queue.getJob(jobId);
     expect(job?.attemptsMade).toBe(3);
     expect(job?.failedReason).toMatch(/^scan exceeded the 32 MB memory limit \(a 11\.\d MB message needs more\)$/);
-    expect(await counter(r.metrics, 'kestrel_messages_scanned_total', { outcome: 'failed' })).toBe(1);
+    expect(await metricValue(r.metrics, 'kestrel_messages_scanned_total', { outcome: 'failed' })).toBe(1);
     // Redis holds work in flight only: the store keeps the failure in view too.
     const failure = (await store.scanFailures()).find((f) => f.account === m.account && f.uid === 31);
     expect(failure?.reason).toBe(job?.failedReason);
-    await waitFor('the queue depth gauge', async () => (await counter(r.metrics, 'kestrel_queue_jobs', { state: 'failed' })) === 1);
+    await waitFor('the queue depth gauge', async () => (await metricValue(r.metrics, 'kestrel_queue_jobs', { state: 'failed' })) === 1);
   });
 
   it('fails a tampered job at once, naming it, without retries', async () => {
