@@ -5,7 +5,7 @@
  * is ignored, so nobody can make mail skip scanning by adding the header themselves.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { fieldValue, normaliseMessageId, parseHeader, splitEntity } from './mime-header.js';
+import { fieldValue, normaliseMessageId, parseHeader, splitEntity } from '../scan/parse/mime-header.js';
 
 export const KESTREL_COPY_HEADER = 'X-Kestrel-Copy';
 

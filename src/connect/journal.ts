@@ -9,7 +9,7 @@
  * `, Expanded: group` or `, Forwarded: address` naming where the categorizer redirected from.
  */
 import type { JournalEnvelope } from './types.js';
-import { fieldValue } from './mime-header.js';
+import { fieldValue } from '../scan/parse/mime-header.js';
 import { decodeText, decodeTransfer, readEntity, splitMultipart, type MimePart } from './mime-parts.js';
 
 export const JOURNAL_REPORT_HEADER = 'X-MS-Journal-Report';

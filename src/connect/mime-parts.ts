@@ -3,7 +3,7 @@
  * must reach the scanner exactly as the sender's server stored it), and undoing a part's
  * Content-Transfer-Encoding.
  */
-import { fieldValue, parseContentType, parseHeader, splitEntity, type ContentType, type HeaderField } from './mime-header.js';
+import { fieldValue, parseContentType, parseHeader, splitEntity, type ContentType, type HeaderField } from '../scan/parse/mime-header.js';
 
 export interface MimePart {
   fields: HeaderField[];

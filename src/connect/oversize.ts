@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ImapFlow, MessageStructureObject } from 'imapflow';
-import { splitEntity } from './mime-header.js';
+import { splitEntity } from '../scan/parse/mime-header.js';
 
 export type SkippedPart = { contentType: string; size: number };
 

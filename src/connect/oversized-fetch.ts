@@ -4,7 +4,7 @@
  */
 import type { ImapFlow, MessageStructureObject } from 'imapflow';
 import { JOURNAL_REPORT_HEADER, parseJournalEnvelope } from './journal.js';
-import { fieldValue, parseContentType, parseHeader, splitEntity } from './mime-header.js';
+import { fieldValue, parseContentType, parseHeader, splitEntity } from '../scan/parse/mime-header.js';
 import { decodeText } from './mime-parts.js';
 import { fetchReduced, planReduction, type SkippedPart } from './oversize.js';
 import type { JournalEnvelope } from './types.js';

@@ -21,28 +21,13 @@
  * Date is written in do not change the key.
  */
 import { createHash } from 'node:crypto';
+import { splitEntity } from '../scan/parse/mime-header.js';
 
 const KEYED_HEADERS = ['message-id', 'date', 'from', 'to', 'cc', 'subject'] as const;
 const ADDRESS_HEADERS = new Set(['from', 'to', 'cc']);
 
 /** Changed whenever the recipe changes, so keys made by different recipes never meet. */
 const RECIPE = 'kestrel-message-key-3';
-
-const LF = 0x0a;
-const CR = 0x0d;
-
-/** Where the header block ends and the body starts: the first empty line (CRLF or bare LF endings). */
-function splitHead(raw: Buffer): { head: Buffer; body: Buffer } {
-  let lineStart = 0;
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== LF) continue;
-    const length = i - lineStart;
-    if (length === 0 || (length === 1 && raw[lineStart] === CR)) return { head: raw.subarray(0, lineStart), body: raw.subarray(i + 1) };
-    lineStart = i + 1;
-  }
-  // No empty line: all of it is header (a message with no body, or a damaged one).
-  return { head: raw, body: Buffer.alloc(0) };
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -164,7 +149,8 @@ function normalisedBody(body: Buffer): Buffer {
 
 /** sha256 hex of what every copy of a message shares (see the comment at the top). */
 export function messageKey(raw: Buffer): string {
-  const { head, body } = splitHead(raw);
+  const { header: head, bodyStart } = splitEntity(raw);
+  const body = raw.subarray(bodyStart);
   const fields = keyedFields(head);
   const hash = createHash('sha256').update(RECIPE);
   // JSON keeps "field absent" apart from "field empty" and one field's text apart from the next's.

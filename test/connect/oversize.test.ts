@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startConnector, type ConnectorHandle } from '../../src/connect/connector.js';
-import { fieldValue } from '../../src/connect/mime-header.js';
+import { fieldValue } from '../../src/scan/parse/mime-header.js';
 import { decodeText, readEntity, splitMultipart } from '../../src/connect/mime-parts.js';
 import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { connectorConfig, harness, silent, waitFor } from './support.js';

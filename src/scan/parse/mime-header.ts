@@ -1,8 +1,9 @@
 /**
  * Just enough RFC 5322 / MIME header reading for the connector (loop guard, journal reports,
- * rebuilt oversized messages) without a full parse of what may be a very large message. Text is
- * read as latin1, so string offsets are byte offsets.
+ * rebuilt oversized messages) and message keys, without a full parse of what may be a very large
+ * message. Text is read as latin1, so string offsets are byte offsets.
  */
+import { parseStructured } from './mime-scan.js';
 
 export interface HeaderField {
   /** Lower case. */
@@ -59,39 +60,8 @@ export interface ContentType {
 
 export function parseContentType(value: string | undefined): ContentType {
   if (!value) return { type: 'text/plain', params: {} };
-  const [head = '', ...rest] = splitParams(value);
-  const params: Record<string, string> = {};
-  for (const part of rest) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    let paramValue = part.slice(eq + 1).trim();
-    if (paramValue.startsWith('"') && paramValue.endsWith('"') && paramValue.length >= 2) paramValue = paramValue.slice(1, -1).replace(/\\(.)/g, '$1');
-    params[part.slice(0, eq).trim().toLowerCase()] = paramValue;
-  }
-  return { type: head.trim().toLowerCase() || 'text/plain', params };
-}
-
-/** Splits at semicolons outside quoted strings. */
-function splitParams(value: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (c === '\\' && quoted && i + 1 < value.length) {
-      current += c + value[++i];
-      continue;
-    }
-    if (c === '"') quoted = !quoted;
-    if (c === ';' && !quoted) {
-      parts.push(current);
-      current = '';
-      continue;
-    }
-    current += c;
-  }
-  parts.push(current);
-  return parts;
+  const { value: type, params } = parseStructured(value);
+  return { type: type || 'text/plain', params };
 }
 
 /** The first `<...>` of a Message-ID header, or the trimmed value when it has none. */
