@@ -3,14 +3,23 @@
  * - `kestrel run`: embedded mode, one process with connectors and the pipeline in-line and state in
  *   PGlite (the small-school default); with REDIS_URL it runs a connector and a worker together;
  * - `kestrel connector`: connectors feeding the scan queue (cluster mode);
- * - `kestrel worker`: scan workers taking jobs from the queue (cluster mode).
+ * - `kestrel worker`: scan workers taking jobs from the queue (cluster mode);
+ * - `kestrel copier`: delivers the copies flags owe, from the copy queue (cluster mode).
  */
 import { Redis } from 'ioredis';
 import type { KestrelConfig } from '../config/schema.js';
 import { startConnector } from '../connect/connector.js';
+import type { CopyGuard } from '../connect/copy-guard.js';
+import { Copier } from '../copy/copier.js';
+import { openCopyQueue, startCopyWorker } from '../copy/copy-queue.js';
+import { startInlineCopier } from '../copy/inline-copier.js';
+import { copyKeys, type CopyKeys } from '../copy/keys.js';
+import { planOutbox } from '../copy/plan.js';
+import { openCopyTransports } from '../copy/transport/transports.js';
+import type { SqlFlagStore } from '../flags/store.js';
+import type { ProcessDeps } from '../queue/process-message.js';
 import type { MessageSink } from '../connect/types.js';
 import { openFlagStore } from '../flags/open.js';
-import type { FlagStore } from '../flags/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type KestrelMetrics } from '../ops/metrics.js';
 import { startScanWorker, type ScanWorker } from '../queue/consumer.js';
@@ -43,7 +52,7 @@ function requireSharedStore(config: KestrelConfig, command: string): void {
   if (!config.store.url) throw new UsageError(`${command}: cluster mode needs PostgreSQL: set store.url or DATABASE_URL`);
 }
 
-async function openStore(config: KestrelConfig, logger: Logger, service: Service): Promise<FlagStore> {
+async function openStore(config: KestrelConfig, logger: Logger, service: Service): Promise<SqlFlagStore> {
   const store = await openFlagStore(config.store, logger);
   service.add({ name: 'flag store', close: () => store.close() });
   service.checks.push({ name: 'flag store', check: async () => void (await store.priorScan('readiness-probe')) });
@@ -59,9 +68,53 @@ function openRedis(config: KestrelConfig, service: Service): Redis {
   return redis;
 }
 
-function startConnectors(config: KestrelConfig, service: Service, logger: Logger, store: FlagStore, sink: MessageSink, redis?: Redis): void {
-  const connector = startConnector({ config, sink, checkpoints: store, metrics: service.metrics, logger, ...(redis ? { redis } : {}) });
+/** Copies are configured once they have a sender (the config check then requires recipients to be reachable). */
+function copiesConfigured(config: KestrelConfig, logger: Logger): boolean {
+  if (config.delivery.from !== undefined) return true;
+  logger.warn('no copies are sent: delivery.from is not set, so flags are recorded for review only');
+  return false;
+}
+
+/** Connectors skip Kestrel's own copies, and a copy seen in a watched mailbox confirms its delivery. */
+function copyGuard(keys: CopyKeys, store: SqlFlagStore, service: Service): CopyGuard {
+  return {
+    secret: keys.header,
+    async seen(messageId) {
+      if (await store.confirmCopy(messageId)) service.metrics.copies.inc({ outcome: 'confirmed' });
+    },
+  };
+}
+
+/** What a scan needs to record a new flag's copies with it. */
+function outboxPlanner(config: KestrelConfig, keys: CopyKeys): Pick<ProcessDeps, 'planOutbox'> {
+  return { planOutbox: (report, raw) => planOutbox(report, raw, config, keys.original) };
+}
+
+function openCopier(config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, service: Service, logger: Logger): Copier {
+  const transports = openCopyTransports(config.delivery, logger);
+  service.add({ name: 'copy transports', close: () => transports.close() });
+  // A relay that is down or refuses the login is worth saying at once; copies wait and retry meanwhile.
+  transports.verify().catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'copy transport check failed: copies will be retried'));
+  return new Copier({ config, store, transports, keys, metrics: service.metrics, logger });
+}
+
+async function addCopyWorker(config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, service: Service, logger: Logger): Promise<void> {
+  const worker = await startCopyWorker({ config, copier: openCopier(config, store, keys, service, logger), logger, tickMs: config.delivery.sweepSeconds * 1000 });
+  service.add(worker);
+  service.checks.push({ name: worker.name, check: () => worker.check() });
+}
+
+function startConnectors(config: KestrelConfig, service: Service, logger: Logger, store: SqlFlagStore, sink: MessageSink, guard: CopyGuard, redis?: Redis): void {
+  const connector = startConnector({ config, sink, checkpoints: store, metrics: service.metrics, logger, copyGuard: guard, ...(redis ? { redis } : {}) });
   service.add({ name: 'connector', close: () => connector.close() });
+}
+
+/** The scan worker's side of copies: record them with the flag, and queue them for the copiers. */
+function queuedCopies(config: KestrelConfig, keys: CopyKeys, service: Service, logger: Logger): Pick<ProcessDeps, 'planOutbox' | 'onDeliveries'> {
+  if (!copiesConfigured(config, logger)) return {};
+  const queue = openCopyQueue(config);
+  service.add({ name: 'copy queue', close: () => queue.close() });
+  return { ...outboxPlanner(config, keys), onDeliveries: (ids) => queue.enqueue(ids.map((id) => ({ id, attempts: 0 })), config.delivery.settleSeconds * 1000 + 100) };
 }
 
 function addWorker(service: Service, worker: ScanWorker): void {
@@ -91,10 +144,13 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
   if (config.queue.redisUrl) {
     return serve(config, options, async (service, logger) => {
       const store = await openStore(config, logger, service);
-      addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger }));
+      const keys = copyKeys(config);
+      const copies = queuedCopies(config, keys, service, logger);
+      if (copies.planOutbox) await addCopyWorker(config, store, keys, service, logger);
+      addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies }));
       const sink = await openQueueSink({ config, logger });
       service.add({ name: 'scan queue', close: () => sink.close() });
-      startConnectors(config, service, logger, store, sink, openRedis(config, service));
+      startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service), openRedis(config, service));
     });
   }
   return serve(config, options, async (service, logger) => {
@@ -106,7 +162,16 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       recycleHeapMb: config.workers.recycleHeapMb,
     });
     service.add({ name: 'scan pool', close: () => pool.close() });
+    const keys = copyKeys(config);
+    let copies: Pick<ProcessDeps, 'planOutbox' | 'onDeliveries'> = {};
+    if (copiesConfigured(config, logger)) {
+      const copier = startInlineCopier(openCopier(config, store, keys, service, logger), logger, { tickMs: config.delivery.sweepSeconds * 1000 });
+      service.add({ name: 'copier', close: () => copier.close() });
+      // A little after the settle time, so the deliveries are due when the copier looks.
+      copies = { ...outboxPlanner(config, keys), onDeliveries: async () => copier.nudge(config.delivery.settleSeconds * 1000 + 100) };
+    }
     const sink = new InlineSink({
+      ...copies,
       config,
       store,
       metrics: service.metrics,
@@ -118,7 +183,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       backoffMs: config.queue.backoffMs,
     });
     logger.info({ accounts: config.accounts.length, threads: threadCount(config) }, 'embedded mode: scanning in this process');
-    startConnectors(config, service, logger, store, sink);
+    startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service));
   });
 }
 
@@ -131,7 +196,7 @@ export async function runConnectorCommand(config: KestrelConfig, options: LiveOp
     const store = await openStore(config, logger, service);
     const sink = await openQueueSink({ config, logger });
     service.add({ name: 'scan queue', close: () => sink.close() });
-    startConnectors(config, service, logger, store, sink, openRedis(config, service));
+    startConnectors(config, service, logger, store, sink, copyGuard(copyKeys(config), store, service), openRedis(config, service));
   });
 }
 
@@ -141,6 +206,18 @@ export async function runWorkerCommand(config: KestrelConfig, options: LiveOptio
   requireSharedStore(config, 'worker');
   return serve(config, options, async (service, logger) => {
     const store = await openStore(config, logger, service);
-    addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger }));
+    const copies = queuedCopies(config, copyKeys(config), service, logger);
+    addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies }));
+  });
+}
+
+/** `kestrel copier`: deliver the copies flags owe, escalate unacknowledged urgent flags, send digests. */
+export async function runCopierCommand(config: KestrelConfig, options: LiveOptions = {}): Promise<number> {
+  if (!config.queue.redisUrl) throw new UsageError('copier: set queue.redisUrl or REDIS_URL (without Redis, `kestrel run` sends copies itself)');
+  requireSharedStore(config, 'copier');
+  if (config.delivery.from === undefined) throw new UsageError('copier: nothing to deliver: set delivery.from and the recipients of routes (see README "Copies to the monitor")');
+  return serve(config, options, async (service, logger) => {
+    const store = await openStore(config, logger, service);
+    await addCopyWorker(config, store, copyKeys(config), service, logger);
   });
 }

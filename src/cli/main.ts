@@ -6,10 +6,11 @@ import { loadConfig, withEnvironment } from '../config/load.js';
 import { SourceError } from '../config/yaml-source.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { EXIT, StartupError, UsageError } from './errors.js';
+import { runAcknowledge, runDeliveries, runRetryDelivery } from './delivery-commands.js';
 import { runEval } from './eval-command.js';
 import { processIo, type CliIo } from './io.js';
 import { runExplain } from './explain-command.js';
-import { runConnectorCommand, runLive, runWorkerCommand } from './live-commands.js';
+import { runConnectorCommand, runCopierCommand, runLive, runWorkerCommand } from './live-commands.js';
 import { runLexiconCheck, runLexiconDiff, runLexiconTest } from './lexicon-command.js';
 import { runScan } from './scan-command.js';
 
@@ -26,6 +27,10 @@ Usage:
                                        state in PGlite), or a connector and a worker with REDIS_URL
   kestrel connector [options]          cluster: queue the mail of the mailboxes this process leases
   kestrel worker [options]             cluster: scan queued mail and record the verdicts
+  kestrel copier [options]             cluster: deliver copies of flagged mail, escalate, send digests
+  kestrel flags ack ID [--by NAME]     acknowledge a flag: its escalation stops
+  kestrel deliveries [--failed]        copies not yet delivered, with the reason (--json for tools)
+  kestrel deliveries retry ID          send a failed copy again
 
 Options:
   -c, --config FILE     kestrel.yaml to use (default: ./kestrel.yaml if present, else built-in defaults)
@@ -35,11 +40,13 @@ Options:
       --json            eval, explain, lexicon diff: machine-readable output
       --against REF     lexicon diff: a git revision (or a folder of lexicons) to compare with
       --strict          eval: count also_ok labels as false flags
+      --by NAME         flags ack: who acknowledges (default: $USER)
+      --failed          deliveries: only the copies that could not be delivered
   -h, --help            this help
   -v, --version         Kestrel's version
 
 Environment: REDIS_URL (the queue: cluster mode) and DATABASE_URL (PostgreSQL) override the config.
-run, connector and worker stop cleanly on SIGTERM or SIGINT.
+run, connector, worker and copier stop cleanly on SIGTERM or SIGINT.
 
 Exit status: 0 done, 1 flagged (with --fail-on-flag), 2 usage or configuration error,
 3 some messages could not be scanned (each is reported on its own line), 4 run, connector or
@@ -71,6 +78,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         json: { type: 'boolean' },
         strict: { type: 'boolean' },
         against: { type: 'string' },
+        by: { type: 'string' },
+        failed: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -123,11 +132,24 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       }
       case 'run':
       case 'connector':
-      case 'worker': {
+      case 'worker':
+      case 'copier': {
         if (rest.length > 0) throw new UsageError(`${command} takes no PATH; it watches the mailboxes listed under accounts in the config`);
         const config = withEnvironment(loadConfig(values.config));
-        const run = { run: runLive, connector: runConnectorCommand, worker: runWorkerCommand }[command];
+        const run = { run: runLive, connector: runConnectorCommand, worker: runWorkerCommand, copier: runCopierCommand }[command];
         return await run(config);
+      }
+      case 'flags': {
+        const [sub, flag, ...extra] = rest;
+        if (sub !== 'ack' || extra.length > 0) throw new UsageError('usage: kestrel flags ack ID [--by NAME]');
+        return await runAcknowledge(withEnvironment(loadConfig(values.config)), { flag, by: values.by }, io);
+      }
+      case 'deliveries': {
+        const [sub, delivery, ...extra] = rest;
+        const config = withEnvironment(loadConfig(values.config));
+        if (sub === undefined) return await runDeliveries(config, { failed: values.failed ?? false, json: values.json ?? false }, io);
+        if (sub === 'retry' && extra.length === 0) return await runRetryDelivery(config, { delivery }, io);
+        throw new UsageError('usage: kestrel deliveries [--failed] [--json] | kestrel deliveries retry ID');
       }
       case undefined:
         io.stderr.write(HELP);

@@ -47,23 +47,32 @@ function resolveSecret(secret: SecretSource | undefined, folder: string): Secret
   return secret && 'file' in secret ? { file: resolve(folder, secret.file) } : secret;
 }
 
+/** A server entry's certificate, password file and token file, resolved against the config's folder. */
+function resolveServerPaths<T extends { ca?: string | undefined; password?: SecretSource | undefined; oauth2?: { tokenFile?: string | undefined } | undefined }>(server: T, folder: string): T {
+  const password = resolveSecret(server.password, folder);
+  const tokenFile = server.oauth2?.tokenFile;
+  return {
+    ...server,
+    ...(server.ca === undefined ? {} : { ca: resolve(folder, server.ca) }),
+    ...(password ? { password } : {}),
+    ...(server.oauth2 && tokenFile !== undefined ? { oauth2: { ...server.oauth2, tokenFile: resolve(folder, tokenFile) } } : {}),
+  };
+}
+
 function resolvePaths(config: KestrelConfig, folder: string): KestrelConfig {
   const { directoryCsv } = config.trust;
   const key = resolveSecret(config.queue.key, folder);
+  const { smtp } = config.delivery;
   return {
     ...config,
     trust: { ...config.trust, ...(directoryCsv === undefined ? {} : { directoryCsv: resolve(folder, directoryCsv) }) },
     lexicons: config.lexicons.map((entry) => resolve(folder, entry)),
-    accounts: config.accounts.map((account) => {
-      const password = resolveSecret(account.password, folder);
-      const tokenFile = account.oauth2?.tokenFile;
-      return {
-        ...account,
-        ...(account.ca === undefined ? {} : { ca: resolve(folder, account.ca) }),
-        ...(password ? { password } : {}),
-        ...(account.oauth2 && tokenFile !== undefined ? { oauth2: { ...account.oauth2, tokenFile: resolve(folder, tokenFile) } } : {}),
-      };
-    }),
+    accounts: config.accounts.map((account) => resolveServerPaths(account, folder)),
+    delivery: {
+      ...config.delivery,
+      ...(smtp ? { smtp: resolveServerPaths(smtp, folder) } : {}),
+      imap: config.delivery.imap.map((destination) => resolveServerPaths(destination, folder)),
+    },
     queue: { ...config.queue, ...(key ? { key } : {}) },
     store: { ...config.store, dataDir: resolve(folder, config.store.dataDir) },
   };

@@ -6,17 +6,17 @@ import * as z from 'zod';
 
 const MB = 1024 * 1024;
 
-const nonEmpty = z.string().trim().min(1);
+export const nonEmpty = z.string().trim().min(1);
 
 /** A secret given inline, in a file (absolute once loaded), or in an environment variable. */
-const secretSchema = z.union([
+export const secretSchema = z.union([
   z.strictObject({ value: nonEmpty }),
   z.strictObject({ file: nonEmpty }),
   z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }) }),
 ]);
 export type SecretSource = z.output<typeof secretSchema>;
 
-const oauth2Schema = z
+export const oauth2Schema = z
   .strictObject({
     /** A command printing a fresh access token on stdout (e.g. a token helper for Entra or Google). */
     tokenCommand: nonEmpty.optional(),
@@ -27,7 +27,7 @@ const oauth2Schema = z
   })
   .refine((o) => (o.tokenCommand === undefined) !== (o.tokenFile === undefined), { error: 'give exactly one of tokenCommand or tokenFile' });
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+export const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The default: INBOX and the folder the server marks as Sent (RFC 6154 special-use). */
 export const DEFAULT_FOLDERS = ['INBOX', '\\Sent'] as const;

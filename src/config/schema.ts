@@ -6,6 +6,8 @@ import * as z from 'zod';
 import { SEVERITIES } from '../scan/types.js';
 import { addressPatternProblem } from '../directory/patterns.js';
 import { operationsSchema } from './operations-schema.js';
+import addressparser from 'nodemailer/lib/addressparser';
+import { COPY_FORMS, deliverySchema, emailAddress } from './delivery-schema.js';
 
 export const BUILTIN_PERSONAL_DOMAINS: readonly string[] = [
   'gmail.com',
@@ -214,21 +216,80 @@ const acceptableUseSchema = z.strictObject({
 const routeSchema = z.strictObject({
   categories: z.array(categoryPattern).min(1),
   minSeverity: z.enum(SEVERITIES).default('minor'),
+  /** Who receives this route's copies: trust addresses (the e-safety monitor, ICT, the DPO). */
+  to: list(emailAddress),
+  /** Also these recipients when a party to the message belongs to the academy (its DSL). */
+  academies: z.record(z.string().trim().min(1), z.array(emailAddress).min(1)).default(() => ({})),
+  /** `full` (clause 7.2.1: the original attached), `minimised` (summary, evidence, link), `digest` (daily counts) or `none` (recorded for review only). */
+  copy: z.enum(COPY_FORMS).default('full'),
 });
 
 export type Route = z.output<typeof routeSchema>;
+
+/** Fresh each time: a loaded config is the caller's to change. */
+const noRecipients = (): Pick<Route, 'to' | 'academies'> => ({ to: [], academies: {} });
 
 export function defaultRoutes(): Record<string, Route> {
   return {
     // Staff-pupil contact outside trust systems is a safeguarding matter; a social sign-up on a
     // trust address is account misuse, for ICT.
-    monitor: { categories: ['safety.*', 'pupil_email.non_trust_account', 'pupil_email.personal_contact'], minSeverity: 'minor' },
-    urgent: { categories: ['*'], minSeverity: 'urgent' },
-    dpo: { categories: ['personal_data.*'], minSeverity: 'minor' },
-    ict: { categories: ['chain_mail', 'acceptable_use.*', 'pupil_email.social_signup'], minSeverity: 'minor' },
-    record: { categories: ['profanity'], minSeverity: 'minor' },
+    monitor: { ...noRecipients(), categories: ['safety.*', 'pupil_email.non_trust_account', 'pupil_email.personal_contact'], minSeverity: 'minor', copy: 'full' },
+    urgent: { ...noRecipients(), categories: ['*'], minSeverity: 'urgent', copy: 'full' },
+    // The DPO works from the review queue; a copy of a leak would be one more copy of the data.
+    dpo: { ...noRecipients(), categories: ['personal_data.*'], minSeverity: 'minor', copy: 'none' },
+    ict: { ...noRecipients(), categories: ['chain_mail', 'acceptable_use.*', 'pupil_email.social_signup'], minSeverity: 'minor', copy: 'digest' },
+    record: { ...noRecipients(), categories: ['profanity'], minSeverity: 'minor', copy: 'none' },
   };
 }
+
+function isTrustAddress(address: string, domains: readonly string[]): boolean {
+  const domain = address.slice(address.lastIndexOf('@') + 1);
+  return domains.some((d) => domain === d || domain.endsWith(`.${d}`));
+}
+
+/**
+ * Copies carry children's mail: every recipient must be a trust address (clause 7.2.1 says the
+ * monitor receives them "using a Trust email address") with a way to reach it, and a route naming
+ * an academy must name one the trust lists.
+ */
+function checkRecipients(config: RecipientCheckInput, ctx: z.RefinementCtx): void {
+  const { delivery, trust } = config;
+  const imapAddresses = new Set(delivery.imap.map((d) => d.address));
+  const academyNames = new Set(trust.academies.map((a) => a.name));
+  const check = (address: string, path: (string | number)[]): void => {
+    if (trust.domains.length > 0 && !isTrustAddress(address, trust.domains)) {
+      ctx.addIssue({ code: 'custom', message: `${address} is not in trust.domains: copies go only to trust addresses`, path });
+    }
+    if (!delivery.smtp && !imapAddresses.has(address)) {
+      ctx.addIssue({ code: 'custom', message: `no way to deliver to ${address}: set delivery.smtp, or list the address under delivery.imap`, path });
+    }
+  };
+  let sends = false;
+  for (const [name, route] of Object.entries(config.routes)) {
+    if (route.copy === 'none') continue;
+    route.to.forEach((address, index) => check(address, ['routes', name, 'to', index]));
+    for (const [academy, addresses] of Object.entries(route.academies)) {
+      if (!academyNames.has(academy)) ctx.addIssue({ code: 'custom', message: `"${academy}" is not one of trust.academies`, path: ['routes', name, 'academies', academy] });
+      addresses.forEach((address, index) => check(address, ['routes', name, 'academies', academy, index]));
+    }
+    sends ||= route.to.length > 0 || Object.keys(route.academies).length > 0;
+  }
+  delivery.escalation.to.forEach((address, index) => check(address, ['delivery', 'escalation', 'to', index]));
+  sends ||= delivery.escalation.to.length > 0;
+  if (sends && delivery.from === undefined) ctx.addIssue({ code: 'custom', message: 'copies need a sender: set delivery.from to a trust address', path: ['delivery', 'from'] });
+  if (delivery.from !== undefined) {
+    const sender = addressparser(delivery.from, { flatten: true });
+    const address = sender.length === 1 ? sender[0]!.address?.toLowerCase() : undefined;
+    if (!address || !address.includes('@')) ctx.addIssue({ code: 'custom', message: `expected one address like "Kestrel <kestrel@trust.sch.uk>", got ${JSON.stringify(delivery.from)}`, path: ['delivery', 'from'] });
+    else if (trust.domains.length > 0 && !isTrustAddress(address, trust.domains)) ctx.addIssue({ code: 'custom', message: `${address} is not in trust.domains: copies come from a trust address`, path: ['delivery', 'from'] });
+  }
+}
+
+type RecipientCheckInput = {
+  trust: { domains: string[]; academies: Array<{ name: string }> };
+  routes: Record<string, Route>;
+  delivery: z.output<typeof deliverySchema>;
+};
 
 export const kestrelConfigSchema = z.strictObject({
   trust: trustSchema.prefault({}),
@@ -250,8 +311,9 @@ export const kestrelConfigSchema = z.strictObject({
   acceptableUse: acceptableUseSchema.prefault({}),
   // Given routes replace the defaults wholesale: merging would make a removed route impossible.
   routes: z.record(z.string().trim().min(1), routeSchema).default(defaultRoutes),
+  delivery: deliverySchema.prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   ...operationsSchema,
-});
+}).superRefine(checkRecipients);
 
 export type KestrelConfig = z.output<typeof kestrelConfigSchema>;

@@ -2,6 +2,7 @@
  * All the folders of one account, each on its own connection, sharing the account's credentials
  * (one token refresh serves them all). The account's state is its most troubled folder's.
  */
+import type { CopyGuard } from './copy-guard.js';
 import type { AccountConfig } from '../config/operations-schema.js';
 import type { CheckpointStore } from '../flags/types.js';
 import type { Logger } from '../log.js';
@@ -16,7 +17,7 @@ export interface AccountWatcherOptions {
   checkpoints: CheckpointStore;
   metrics: KestrelMetrics;
   logger: Logger;
-  copySecret: Buffer | undefined;
+  copyGuard: CopyGuard | undefined;
   settings: WatcherSettings;
   /** Called whenever a folder's state changes. */
   onChange(): void;
@@ -42,7 +43,7 @@ export class AccountWatcher {
           checkpoints: options.checkpoints,
           metrics: options.metrics,
           logger: options.logger,
-          copySecret: options.copySecret,
+          copyGuard: options.copyGuard,
           settings: options.settings,
           onState: () => this.changed(),
         }),

@@ -4,6 +4,7 @@
  * this process holds them all. Accounts are independent: one that cannot log in backs off on its
  * own while the others carry on.
  */
+import type { CopyGuard } from './copy-guard.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
@@ -23,8 +24,8 @@ export interface ConnectorOptions {
   logger: Logger;
   /** Shares the accounts with other connectors; without it every account is watched here. */
   redis?: Redis;
-  /** Verifies the copier's signed header: verified copies are skipped. Without it nothing is skipped. */
-  copySecret?: Buffer;
+  /** Verifies the copier's signed header: verified copies are skipped (and reported seen). Without it nothing is skipped. */
+  copyGuard?: CopyGuard;
   /** This process's name in leases; host, pid and a random suffix by default. */
   owner?: string;
   /** Timing knobs, for tests. */
@@ -81,7 +82,7 @@ export function startConnector(options: ConnectorOptions): ConnectorHandle {
       checkpoints: options.checkpoints,
       metrics,
       logger: log,
-      copySecret: options.copySecret,
+      copyGuard: options.copyGuard,
       settings,
       onChange: changed,
     });

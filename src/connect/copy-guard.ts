@@ -32,15 +32,22 @@ export function verifyKestrelCopyHeader(value: string, messageId: string | undef
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export type CopyCheck = 'verified' | 'forged' | 'none';
+export type CopyCheck = { kind: 'verified'; messageId: string } | { kind: 'forged' } | { kind: 'none' };
+
+/** What connectors need to recognise Kestrel's copies, and to report one arriving. */
+export interface CopyGuard {
+  secret: Buffer;
+  /** A verified copy is in a watched mailbox: its delivery is confirmed (see copy/copier.ts). */
+  seen?(messageId: string): Promise<void>;
+}
 
 /** Whether a raw message is one of Kestrel's own signed copies; `forged` when it carries the header without a valid signature. */
 export function checkKestrelCopy(raw: Buffer, secret: Buffer): CopyCheck {
   const fields = parseHeader(splitEntity(raw).header);
   const values = fields.filter((f) => f.name === KESTREL_COPY_HEADER.toLowerCase()).map((f) => f.value);
-  if (values.length === 0) return 'none';
+  if (values.length === 0) return { kind: 'none' };
   const messageId = fieldValue(fields, 'message-id');
   // Two copy headers is not something the copier writes: treat it as forged.
-  if (values.length === 1 && verifyKestrelCopyHeader(values[0]!, messageId, secret)) return 'verified';
-  return 'forged';
+  if (values.length === 1 && messageId !== undefined && verifyKestrelCopyHeader(values[0]!, messageId, secret)) return { kind: 'verified', messageId: normaliseMessageId(messageId)! };
+  return { kind: 'forged' };
 }

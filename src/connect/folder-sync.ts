@@ -14,7 +14,7 @@ import type { AccountConfig } from '../config/operations-schema.js';
 import type { Checkpoint, CheckpointStore } from '../flags/types.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
-import { checkKestrelCopy } from './copy-guard.js';
+import { checkKestrelCopy, type CopyGuard } from './copy-guard.js';
 import type { WatchedFolder } from './folders.js';
 import { fetchOversized, type FetchedSource } from './oversized-fetch.js';
 import { unwrapJournalReport } from './journal.js';
@@ -27,7 +27,7 @@ export interface FolderSyncContext {
   checkpoints: CheckpointStore;
   metrics: KestrelMetrics;
   logger: Logger;
-  copySecret: Buffer | undefined;
+  copyGuard: CopyGuard | undefined;
   maxMessageBytes: number;
   /** True once the watcher is stopping or its login is due for renewal: finish the message in hand, fetch no more. */
   shouldYield(): boolean;
@@ -201,13 +201,17 @@ async function fetchSources(client: ImapFlow, batch: number[], metas: Map<number
 async function hand(context: FolderSyncContext, epoch: Epoch, uid: number, meta: MessageMeta, source: FetchedSource): Promise<void> {
   const { account, folder, logger } = context;
   if (source.journalReport === false) logger.warn({ account: account.id, folder: folder.path, uid }, 'message in the journal folder is not a journal report: scanning it as it is');
-  if (context.copySecret) {
-    const copy = checkKestrelCopy(source.raw, context.copySecret);
-    if (copy === 'verified') {
+  if (context.copyGuard) {
+    const copy = checkKestrelCopy(source.raw, context.copyGuard.secret);
+    if (copy.kind === 'verified') {
       logger.debug({ account: account.id, folder: folder.path, uid }, "skipping Kestrel's own copy");
+      // Seeing it is the proof of delivery that settles an uncertain send; without it the copier only resends later.
+      await context.copyGuard.seen?.(copy.messageId).catch((error: unknown) =>
+        logger.warn({ account: account.id, folder: folder.path, uid, err: error instanceof Error ? error.message : String(error) }, 'cannot record a copy as delivered'),
+      );
       return;
     }
-    if (copy === 'forged') logger.warn({ account: account.id, folder: folder.path, uid }, 'Kestrel copy header does not verify: scanning the message');
+    if (copy.kind === 'forged') logger.warn({ account: account.id, folder: folder.path, uid }, 'Kestrel copy header does not verify: scanning the message');
   }
   const message: FetchedMessage = {
     account: account.id,

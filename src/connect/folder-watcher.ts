@@ -29,7 +29,7 @@ export interface WatcherSettings {
   saturationPollMs: number;
 }
 
-export interface FolderWatcherOptions extends Pick<AccountWatcherOptions, 'account' | 'sink' | 'checkpoints' | 'metrics' | 'logger' | 'copySecret' | 'settings'> {
+export interface FolderWatcherOptions extends Pick<AccountWatcherOptions, 'account' | 'sink' | 'checkpoints' | 'metrics' | 'logger' | 'copyGuard' | 'settings'> {
   /** As written in the config: a path or a special-use flag. */
   configured: string;
   credentials: Credentials;
@@ -142,7 +142,7 @@ export class FolderWatcher {
       checkpoints: this.options.checkpoints,
       metrics: this.options.metrics,
       logger: this.options.logger,
-      copySecret: this.options.copySecret,
+      copyGuard: this.options.copyGuard,
       maxMessageBytes: this.options.settings.maxMessageBytes,
       shouldYield: () => this.stopping || renewalDue(),
       waitForRoom: () => this.waitForRoom(),

@@ -103,6 +103,65 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX scan_failures_failed_at ON scan_failures (failed_at);
     `,
   },
+  {
+    version: 3,
+    name: 'copies to the monitor: deliveries, originals awaiting delivery, escalation, digests',
+    sql: `
+      ALTER TABLE flags
+        ADD COLUMN acknowledged_at timestamptz,
+        ADD COLUMN acknowledged_by text,
+        -- Escalation of an unacknowledged urgent flag: the next step's index and when it is due.
+        ADD COLUMN escalation_step integer NOT NULL DEFAULT 0,
+        ADD COLUMN escalate_at timestamptz;
+      CREATE INDEX flags_escalate_at ON flags (escalate_at) WHERE escalate_at IS NOT NULL;
+
+      -- The original of a flagged message, sealed (AES-256-GCM), kept only while a full copy of it
+      -- may still have to be sent: deleted once every delivery is sent and escalation is over.
+      CREATE TABLE copy_originals (
+        flag_id   bigint PRIMARY KEY REFERENCES flags (id) ON DELETE CASCADE,
+        sealed    bytea NOT NULL,
+        stored_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE digests (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        route        text NOT NULL,
+        period_start timestamptz NOT NULL,
+        period_end   timestamptz NOT NULL,
+        flag_count   integer NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (route, period_end)
+      );
+
+      -- One row per (flag, recipient) or (digest, recipient), written before the first attempt:
+      -- the idempotency record that makes a copy go out once. due_at is when a pending or
+      -- uncertain delivery is next tried, and when a sending one's lease runs out.
+      CREATE TABLE deliveries (
+        id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        flag_id                bigint REFERENCES flags (id) ON DELETE CASCADE,
+        digest_id              bigint REFERENCES digests (id) ON DELETE CASCADE,
+        recipient              text NOT NULL,
+        routes                 text[] NOT NULL,
+        form                   text NOT NULL CHECK (form IN ('full', 'minimised', 'digest')),
+        escalation_step        integer,
+        copy_message_id        text NOT NULL UNIQUE,
+        status                 text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'uncertain', 'sent', 'failed')),
+        attempts               integer NOT NULL DEFAULT 0,
+        due_at                 timestamptz NOT NULL DEFAULT now(),
+        last_error             text,
+        response               text,
+        resent_after_uncertain boolean NOT NULL DEFAULT false,
+        created_at             timestamptz NOT NULL DEFAULT now(),
+        sent_at                timestamptz,
+        confirmed_at           timestamptz,
+        CHECK ((flag_id IS NULL) <> (digest_id IS NULL)),
+        UNIQUE (flag_id, recipient),
+        UNIQUE (digest_id, recipient)
+      );
+      CREATE INDEX deliveries_due ON deliveries (due_at) WHERE status IN ('pending', 'sending', 'uncertain');
+      CREATE INDEX deliveries_failed ON deliveries (created_at) WHERE status = 'failed';
+    `,
+  },
 ];
 
 /** Any constant shared by every Kestrel process: it names the lock that serialises migrations. */

@@ -7,6 +7,7 @@ import type { PartySummary, ScanReport } from '../scan/pipeline.js';
 import type { Direction, Evidence, Finding, Severity } from '../scan/types.js';
 import { migrate } from './migrations.js';
 import type { Queryable, SqlClient } from './sql.js';
+import { createDeliveryStore, writeOutbox, type DeliveryStore } from './deliveries.js';
 import type { Checkpoint, FlagStore, Occurrence, PriorScan, RecordResult } from './types.js';
 
 /** What the store keeps of a flagged message's report (`flagged` is implied, `spread` never kept). */
@@ -36,7 +37,7 @@ export interface FlagReader {
   scanFailures(limit?: number): Promise<ScanFailure[]>;
 }
 
-export type SqlFlagStore = FlagStore & FlagReader;
+export type SqlFlagStore = FlagStore & FlagReader & DeliveryStore;
 
 /** int8 arrives as a number from PGlite and as a string from pg. */
 function toNumber(value: unknown): number {
@@ -172,6 +173,7 @@ function reportFrom(row: FlagRow, findings: Finding[]): StoredReport {
 
 export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagStore {
   return {
+    ...createDeliveryStore(client),
     migrate: () => migrate(client, logger),
 
     async checkpoint(account, folder) {
@@ -217,7 +219,7 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
       return { flagId: row.flag_id === null ? null : toNumber(row.flag_id) };
     },
 
-    async recordScan(messageKey, occurrence, report): Promise<RecordResult> {
+    async recordScan(messageKey, occurrence, report, outbox): Promise<RecordResult> {
       checkOccurrence(occurrence);
       if (report.flagged && report.severity === null) throw new Error(`flagged report for message ${messageKey} has no severity`);
       if (!report.flagged) {
@@ -229,7 +231,7 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
            SELECT count(*) AS claimed FROM claim`,
           [messageKey],
         );
-        if (toNumber(rows[0]?.claimed) === 1) return { flagId: null, created: true };
+        if (toNumber(rows[0]?.claimed) === 1) return { flagId: null, created: true, deliveries: [] };
       }
       return client.transaction(async (tx) => {
         // Claiming the key decides the race: a second worker's insert waits for the first to
@@ -239,15 +241,17 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
           const { rows } = await tx.query<{ flag_id: unknown }>('SELECT flag_id FROM messages WHERE message_key = $1', [messageKey]);
           const flagId = rows[0]?.flag_id == null ? null : toNumber(rows[0].flag_id);
           if (flagId !== null) await upsertOccurrence(tx, flagId, occurrence);
-          return { flagId, created: false };
+          return { flagId, created: false, deliveries: [] };
         }
         await tx.query('DELETE FROM scan_failures WHERE message_key = $1', [messageKey]);
-        if (!report.flagged) return { flagId: null, created: true };
+        if (!report.flagged) return { flagId: null, created: true, deliveries: [] };
         const flagId = await insertFlag(tx, messageKey, report);
         await tx.query('UPDATE messages SET flag_id = $2 WHERE message_key = $1', [messageKey, flagId]);
         await upsertOccurrence(tx, flagId, occurrence);
-        logger.debug({ flagId, severity: report.severity, categories: report.categories }, 'flag recorded');
-        return { flagId, created: true };
+        // In the flag's transaction: a flag never exists without the copies it owes.
+        const deliveries = outbox ? await writeOutbox(tx, flagId, outbox) : [];
+        logger.debug({ flagId, severity: report.severity, categories: report.categories, deliveries: deliveries.length }, 'flag recorded');
+        return { flagId, created: true, deliveries };
       });
     },
 

@@ -28,6 +28,29 @@ export interface RecordResult {
   flagId: number | null;
   /** False when another worker recorded the same message first (its verdict stands). */
   created: boolean;
+  /** Deliveries written with a new flag (its outbox), to be handed to the copier. */
+  deliveries: number[];
+}
+
+/** One copy to send for a new flag: written in the flag's transaction, before anything is sent. */
+export interface PlannedDelivery {
+  /** Lower case; one delivery per (flag, recipient) however many routes name them. */
+  recipient: string;
+  routes: string[];
+  form: 'full' | 'minimised';
+  /** The copy's Message-ID, fixed now so that every attempt sends the same one. */
+  messageId: string;
+}
+
+/** What a new flag must set in motion, recorded atomically with it (a transactional outbox). */
+export interface Outbox {
+  deliveries: PlannedDelivery[];
+  /** The original, sealed, kept while a full copy may still be sent (including by escalation). */
+  sealedOriginal?: Buffer;
+  /** The copies are due this long after the flag is recorded (0: at once). */
+  dueInMs?: number;
+  /** For an urgent flag with an escalation list: escalate when unacknowledged this long. */
+  escalateAfterMs?: number;
 }
 
 export interface FlagStore extends CheckpointStore {
@@ -37,9 +60,9 @@ export interface FlagStore extends CheckpointStore {
   priorScan(messageKey: string): Promise<PriorScan>;
   /**
    * Records a scan: the message key (clean or not), and for a flagged report the flag, its
-   * findings and this occurrence. Idempotent per message key and per mailbox.
+   * findings, this occurrence and its outbox. Idempotent per message key and per mailbox.
    */
-  recordScan(messageKey: string, occurrence: Occurrence, report: ScanReport): Promise<RecordResult>;
+  recordScan(messageKey: string, occurrence: Occurrence, report: ScanReport, outbox?: Outbox): Promise<RecordResult>;
   /**
    * Records that a message could not be scanned after its last attempt (the reason names the
    * limit or error, never content). A later successful scan of the same key clears it.

@@ -26,6 +26,10 @@ export interface KestrelMetrics {
   /** Connection failures per account, including refused logins. */
   connectorErrors: Counter<'account'>;
   setConnectorState(account: string, state: ConnectorState): void;
+  /** Copy delivery attempts by outcome: sent, retry, uncertain, failed (permanent or out of attempts), confirmed (seen in a watched mailbox). */
+  copies: Counter<'outcome'>;
+  /** Deliveries not yet sent, by status (pending, sending, uncertain, failed): failed > 0 needs an operator. */
+  deliveries: Gauge<'status'>;
 }
 
 export function createMetrics(): KestrelMetrics {
@@ -47,6 +51,8 @@ export function createMetrics(): KestrelMetrics {
     queueDepth: new Gauge({ name: 'kestrel_queue_jobs', help: 'Scan queue jobs by state', labelNames: ['state'] as const, registers: [registry] }),
     connectorState,
     connectorErrors: new Counter({ name: 'kestrel_connector_errors_total', help: 'Connection and login failures per account', labelNames: ['account'] as const, registers: [registry] }),
+    copies: new Counter({ name: 'kestrel_copies_total', help: 'Copy delivery attempts by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+    deliveries: new Gauge({ name: 'kestrel_deliveries', help: 'Copies not yet delivered, by status (failed needs an operator)', labelNames: ['status'] as const, registers: [registry] }),
     setConnectorState(account, state) {
       for (const s of CONNECTOR_STATES) connectorState.set({ account, state: s }, s === state ? 1 : 0);
     },

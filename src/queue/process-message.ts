@@ -7,7 +7,7 @@
 import type { KestrelConfig } from '../config/schema.js';
 import type { FetchedMessage, JournalEnvelope } from '../connect/types.js';
 import { messageKey } from '../flags/message-key.js';
-import type { FlagStore, Occurrence, PriorScan, RecordResult } from '../flags/types.js';
+import type { FlagStore, Occurrence, Outbox, PriorScan, RecordResult } from '../flags/types.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
 import type { ScanReport } from '../scan/pipeline.js';
@@ -27,6 +27,13 @@ export interface ProcessDeps {
   spread: SpreadTracker | null;
   /** Claims on message keys, so copies of one message arriving together are scanned once. */
   claims?: KeyClaims;
+  /** The copies a new flag owes (copy/plan.ts), recorded with it; absent when no copies are configured. */
+  planOutbox?(report: ScanReport, raw: Buffer): Outbox | undefined;
+  /**
+   * Told of the deliveries a new flag recorded, to send them now (queue them, or wake the embedded
+   * copier). Best effort: the copier's own sweep finds any it was not told of.
+   */
+  onDeliveries?(deliveries: number[]): Promise<void>;
 }
 
 export interface ProcessContext {
@@ -131,12 +138,17 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
   try {
     const scanned = withSkippedParts(await deps.scan(message.raw, message.envelope), message, config.queue.maxMessageBytes);
     report = await applySpread(scanned, deps.spread, config);
-    result = await store.recordScan(key, occurrence, report);
+    result = await store.recordScan(key, occurrence, report, deps.planOutbox?.(report, message.raw));
   } catch (error) {
     if (context.finalAttempt ?? true) metrics.scanned.inc({ outcome: 'failed' });
     throw error;
   } finally {
     if (claimed) await deps.claims?.release(key);
+  }
+  if (result.deliveries.length > 0 && deps.onDeliveries) {
+    await deps.onDeliveries(result.deliveries).catch((error: unknown) =>
+      logger.warn({ ...fields, flagId: result.flagId, err: error instanceof Error ? error.message : String(error) }, 'cannot hand the copies over now: the copier will find them'),
+    );
   }
   metrics.scanned.inc({ outcome: report.flagged ? 'flagged' : 'clean' });
   if (report.flagged && result.created) for (const category of report.categories) metrics.flagged.inc({ category });

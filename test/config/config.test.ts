@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { defaultConfig, loadConfig, parseConfig } from '../../src/config/load.js';
@@ -60,11 +60,11 @@ describe('loadConfig', () => {
       excerptContext: 40,
     });
     expect(config.routes).toEqual({
-      monitor: { categories: ['safety.*', 'pupil_email.non_trust_account', 'pupil_email.personal_contact'], minSeverity: 'minor' },
-      urgent: { categories: ['*'], minSeverity: 'urgent' },
-      dpo: { categories: ['personal_data.*'], minSeverity: 'minor' },
-      ict: { categories: ['chain_mail', 'acceptable_use.*', 'pupil_email.social_signup'], minSeverity: 'minor' },
-      record: { categories: ['profanity'], minSeverity: 'minor' },
+      monitor: { categories: ['safety.*', 'pupil_email.non_trust_account', 'pupil_email.personal_contact'], minSeverity: 'minor', to: [], academies: {}, copy: 'full' },
+      urgent: { categories: ['*'], minSeverity: 'urgent', to: [], academies: {}, copy: 'full' },
+      dpo: { categories: ['personal_data.*'], minSeverity: 'minor', to: [], academies: {}, copy: 'none' },
+      ict: { categories: ['chain_mail', 'acceptable_use.*', 'pupil_email.social_signup'], minSeverity: 'minor', to: [], academies: {}, copy: 'digest' },
+      record: { categories: ['profanity'], minSeverity: 'minor', to: [], academies: {}, copy: 'none' },
     });
     expect(config.log.level).toBe('info');
     expect(config.lexicons).toEqual([]);
@@ -74,10 +74,12 @@ describe('loadConfig', () => {
   it('does not share default arrays between loads', () => {
     const first = defaultConfig();
     first.trust.domains.push('mutated.sch.uk');
-    first.routes['extra'] = { categories: ['*'], minSeverity: 'minor' };
+    first.routes['extra'] = { categories: ['*'], minSeverity: 'minor', to: [], academies: {}, copy: 'none' };
+    first.routes['monitor']!.to.push('mutated@example.org');
     const second = defaultConfig();
     expect(second.trust.domains).toEqual([]);
     expect(second.routes['extra']).toBeUndefined();
+    expect(second.routes['monitor']!.to).toEqual([]);
   });
 
   it('finds ./kestrel.yaml in the working directory', () => {
@@ -161,8 +163,8 @@ log:
     });
     // A given routes table replaces the defaults rather than merging with them.
     expect(config.routes).toEqual({
-      safeguarding: { categories: ['safety.*'], minSeverity: 'moderate' },
-      everything: { categories: ['*'], minSeverity: 'minor' },
+      safeguarding: { categories: ['safety.*'], minSeverity: 'moderate', to: [], academies: {}, copy: 'full' },
+      everything: { categories: ['*'], minSeverity: 'minor', to: [], academies: {}, copy: 'full' },
     });
     expect(config.log.level).toBe('debug');
   });
@@ -269,6 +271,59 @@ log:
     expect(config.acceptableUse).toEqual({ massMailingRecipients: 50, authservIds: [], senderServiceDomains: [] });
     expect(problemsOf(() => parseConfig('k.yaml', 'chainMail:\n  spread:\n    minSenders: 1\n'))[0]).toMatch(/^k\.yaml:3: chainMail\.spread\.minSenders: /);
     expect(problemsOf(() => parseConfig('k.yaml', 'trust:\n  leaders: [{ name: Helen Carter, addresses: [not-an-address] }]\n'))[0]).toBe('k.yaml:2: trust.leaders[0].addresses[0]: expected an address like head@example.org, got "not-an-address"');
+  });
+});
+
+describe('delivery config', () => {
+  const trust = 'trust:\n  domains: [riverbank-trust.sch.uk]\n  academies: [{ name: Riverbank Academy, patterns: ["*@riverbank-trust.sch.uk"] }]\n';
+  const smtp = 'delivery:\n  from: "Kestrel <kestrel@riverbank-trust.sch.uk>"\n  smtp: { host: relay.riverbank-trust.sch.uk }\n';
+
+  it('sends nothing by default: every route has no recipients, dpo and record have no copy, ict a digest', () => {
+    const config = defaultConfig();
+    expect(Object.fromEntries(Object.entries(config.routes).map(([name, r]) => [name, [r.copy, r.to.length]]))).toEqual({
+      monitor: ['full', 0],
+      urgent: ['full', 0],
+      dpo: ['none', 0],
+      ict: ['digest', 0],
+      record: ['none', 0],
+    });
+    expect(config.delivery).toMatchObject({ reviewUrl: 'http://127.0.0.1:8080', attempts: 10, escalation: { afterMinutes: 30, to: [] }, timeZone: 'Europe/London', digest: { at: '07:00' } });
+  });
+
+  it('accepts trust recipients reachable by SMTP or IMAP, with an academy DSL', () => {
+    const config = parseConfig(
+      'k.yaml',
+      `${trust}${smtp}  imap:\n    - { address: head@riverbank-trust.sch.uk, host: imap.example.org, user: head, password: { env: HEAD_PW }, ca: certs/ca.pem }\n` +
+        'routes:\n  monitor:\n    categories: ["safety.*"]\n    to: [Head@riverbank-trust.sch.uk]\n    academies: { Riverbank Academy: [dsl@riverbank-trust.sch.uk] }\n',
+    );
+    expect(config.routes['monitor']).toMatchObject({ to: ['head@riverbank-trust.sch.uk'], copy: 'full', academies: { 'Riverbank Academy': ['dsl@riverbank-trust.sch.uk'] } });
+    expect(config.delivery.imap[0]!.ca).toBe(resolve('certs/ca.pem'));
+    expect(config.delivery.smtp).toMatchObject({ tls: 'starttls', maxConnections: 3, timeoutSeconds: 60 });
+  });
+
+  it('refuses a recipient outside the trust, one with no way to be reached, an unknown academy, and a missing sender', () => {
+    const problems = problemsOf(() =>
+      parseConfig(
+        'k.yaml',
+        `${trust}delivery:\n  escalation: { to: [deputy@gmail.com] }\nroutes:\n  monitor:\n    categories: ["safety.*"]\n    to: [head@riverbank-trust.sch.uk]\n    academies: { Hilltop Academy: [dsl@riverbank-trust.sch.uk] }\n`,
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/routes\.monitor\.to\[0\]: no way to deliver to head@riverbank-trust\.sch\.uk: set delivery\.smtp/),
+        expect.stringMatching(/routes\.monitor\.academies\["Hilltop Academy"\]: "Hilltop Academy" is not one of trust\.academies/),
+        expect.stringMatching(/delivery\.escalation\.to\[0\]: deputy@gmail\.com is not in trust\.domains/),
+        expect.stringMatching(/delivery\.from: copies need a sender/),
+      ]),
+    );
+    expect(problemsOf(() => parseConfig('k.yaml', `${trust}delivery:\n  from: kestrel@gmail.com\n`))).toEqual([expect.stringMatching(/delivery\.from: kestrel@gmail\.com is not in trust\.domains/)]);
+    expect(problemsOf(() => parseConfig('k.yaml', 'delivery:\n  smtp: { host: relay.example.org, tls: none }\n'))).toEqual([expect.stringMatching(/delivery\.smtp\.tls: none is allowed only for a loopback host/)]);
+    expect(problemsOf(() => parseConfig('k.yaml', 'delivery:\n  timeZone: Mars/Olympus\n  digest: { at: "7am" }\n'))).toHaveLength(2);
+  });
+
+  it('does not check recipients of routes that send nothing', () => {
+    const config = parseConfig('k.yaml', `${trust}routes:\n  dpo:\n    categories: ["personal_data.*"]\n    to: [dpo@elsewhere.org]\n    copy: none\n`);
+    expect(config.routes['dpo']!.to).toEqual(['dpo@elsewhere.org']);
   });
 });
 

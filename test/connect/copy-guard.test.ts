@@ -28,10 +28,10 @@ describe('the signed copy header', () => {
   });
 
   test('classifies raw messages', () => {
-    expect(checkKestrelCopy(copyOf('copy', 7, SECRET), SECRET)).toBe('verified');
-    expect(checkKestrelCopy(copyOf('forged', 7, randomBytes(32)), SECRET)).toBe('forged');
-    expect(checkKestrelCopy(mail({ subject: 'x', headers: [`${KESTREL_COPY_HEADER}: skip me please`] }), SECRET)).toBe('forged');
-    expect(checkKestrelCopy(mail({ subject: 'plain' }), SECRET)).toBe('none');
+    expect(checkKestrelCopy(copyOf('copy', 7, SECRET), SECRET)).toMatchObject({ kind: 'verified' });
+    expect(checkKestrelCopy(copyOf('forged', 7, randomBytes(32)), SECRET)).toEqual({ kind: 'forged' });
+    expect(checkKestrelCopy(mail({ subject: 'x', headers: [`${KESTREL_COPY_HEADER}: skip me please`] }), SECRET)).toEqual({ kind: 'forged' });
+    expect(checkKestrelCopy(mail({ subject: 'plain' }), SECRET)).toEqual({ kind: 'none' });
   });
 });
 
@@ -59,7 +59,7 @@ describe.skipIf(!dovecotAvailable())('loop guard on Dovecot', () => {
 
   test('verified copies are skipped and passed by the checkpoint; forged headers are scanned', async () => {
     const { sink, checkpoints, metrics } = harness();
-    const connector = startConnector({ config: connectorConfig(server, [{ user: 'monitor', folders: ['INBOX'] }]), sink, checkpoints, metrics, logger: silent, copySecret: SECRET });
+    const connector = startConnector({ config: connectorConfig(server, [{ user: 'monitor', folders: ['INBOX'] }]), sink, checkpoints, metrics, logger: silent, copyGuard: { secret: SECRET } });
     running.push(connector);
     await connector.idle();
     const replayed = copyOf('valid header, another message', 9, SECRET);

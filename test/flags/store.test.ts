@@ -131,9 +131,9 @@ describe.each([
       const key = `${backend.name}-clean`;
       expect(await store.priorScan(key)).toBeNull();
       const flagsBefore = await count(client, 'SELECT count(*) AS n FROM flags');
-      expect(await store.recordScan(key, occurrence('clean', 'INBOX', 1), await cleanReport('clean'))).toEqual({ flagId: null, created: true });
+      expect(await store.recordScan(key, occurrence('clean', 'INBOX', 1), await cleanReport('clean'))).toEqual({ flagId: null, created: true, deliveries: [] });
       expect(await store.priorScan(key)).toEqual({ flagId: null });
-      expect(await store.recordScan(key, occurrence('clean-2', 'INBOX', 9), await cleanReport('clean'))).toEqual({ flagId: null, created: false });
+      expect(await store.recordScan(key, occurrence('clean-2', 'INBOX', 9), await cleanReport('clean'))).toEqual({ flagId: null, created: false, deliveries: [] });
       expect(await count(client, 'SELECT count(*) AS n FROM flags')).toBe(flagsBefore);
       expect(await count(client, "SELECT count(*) AS n FROM occurrences WHERE account LIKE 'clean%'")).toBe(0);
       const { rows } = await client.query('SELECT * FROM messages WHERE message_key = $1', [key]);
@@ -188,7 +188,7 @@ describe.each([
       const report = await flaggedReport('copies');
       const sent = await store.recordScan(key, occurrence('sender', 'Sent', 5), report);
       const inbox = await store.recordScan(key, occurrence('recipient', 'INBOX', 812), report);
-      expect(inbox).toEqual({ flagId: sent.flagId, created: false });
+      expect(inbox).toEqual({ flagId: sent.flagId, created: false, deliveries: [] });
       // A re-queued job, then a UIDVALIDITY resync that renumbered the recipient's INBOX.
       await store.recordScan(key, occurrence('recipient', 'INBOX', 812), report);
       await store.recordScan(key, occurrence('recipient', 'INBOX', 3, '1800000000'), report);
@@ -202,7 +202,7 @@ describe.each([
     it('keeps the first verdict when a later scan of the same key disagrees', async () => {
       const key = `${backend.name}-verdict`;
       await store.recordScan(key, occurrence('verdict', 'INBOX', 1), await cleanReport('verdict'));
-      expect(await store.recordScan(key, occurrence('verdict', 'Sent', 2), await flaggedReport('verdict'))).toEqual({ flagId: null, created: false });
+      expect(await store.recordScan(key, occurrence('verdict', 'Sent', 2), await flaggedReport('verdict'))).toEqual({ flagId: null, created: false, deliveries: [] });
       expect(await store.priorScan(key)).toEqual({ flagId: null });
     });
 

@@ -1,0 +1,209 @@
+/**
+ * Delivers recorded copies: claims one delivery, reconciles an attempt whose outcome is unknown,
+ * composes the copy from the stored flag (and sealed original), sends it and records the outcome.
+ * `housekeeping` runs the clock-driven work: leases of copiers that died, escalation of
+ * unacknowledged urgent flags, and the daily digests. The same Copier runs in embedded mode
+ * (inline-copier.ts) and behind the BullMQ copy queue (copy-queue.ts).
+ */
+import type { KestrelConfig } from '../config/schema.js';
+import type { ClaimedDelivery, DeliveryResult } from '../flags/deliveries.js';
+import type { SqlFlagStore } from '../flags/store.js';
+import type { Logger } from '../log.js';
+import type { KestrelMetrics } from '../ops/metrics.js';
+import { kestrelCopyHeaderValue } from '../connect/copy-guard.js';
+import { composeCopy, composeDigest } from './compose.js';
+import { openOriginal, type CopyKeys } from './keys.js';
+import { newCopyMessageId, senderAddress } from './plan.js';
+import { latestDailyTime } from './schedule.js';
+import type { CopyTransports } from './transport/transports.js';
+import type { SendOutcome } from './types.js';
+
+export interface CopierOptions {
+  config: KestrelConfig;
+  store: SqlFlagStore;
+  transports: CopyTransports;
+  keys: CopyKeys;
+  metrics: KestrelMetrics;
+  logger: Logger;
+}
+
+export type DeliverOutcome = 'sent' | 'retry' | 'uncertain' | 'failed' | 'not due';
+
+const DAY_MS = 86_400_000;
+
+/** The flag's page in the review UI. */
+export function flagUrl(reviewUrl: string, flagId: number): string {
+  return `${reviewUrl.replace(/\/+$/, '')}/flags/${flagId}`;
+}
+
+export class Copier {
+  private readonly sender: string;
+
+  constructor(private readonly options: CopierOptions) {
+    const { from } = options.config.delivery;
+    if (from === undefined) throw new Error('delivery.from is not set: copies need a sender');
+    this.sender = senderAddress(from);
+  }
+
+  /**
+   * How long a copier holds a delivery: past the timeouts of one attempt (connect, greeting, a few
+   * commands). A holder gone for longer is taken to have died mid-send.
+   */
+  get leaseMs(): number {
+    return ((this.options.config.delivery.smtp?.timeoutSeconds ?? 60) * 6 + 5) * 1000;
+  }
+
+  async deliver(deliveryId: number): Promise<DeliverOutcome> {
+    const { store, transports, logger } = this.options;
+    const claimed = await store.claimDelivery(deliveryId, this.leaseMs);
+    if (!claimed) return 'not due';
+    const fields = { delivery: claimed.id, flag: claimed.flagId, digest: claimed.digestId, routes: claimed.routes, attempt: claimed.attempts };
+    let transport;
+    try {
+      transport = transports.for(claimed.recipient);
+    } catch (error) {
+      return this.finish(claimed, { kind: 'permanent', error: (error as Error).message }, fields);
+    }
+
+    let resend = false;
+    if (claimed.previousStatus === 'uncertain') {
+      // An earlier attempt may have arrived: look before sending it again.
+      const found = claimed.confirmedAt !== null || (await transport.delivered(claimed.recipient, claimed.messageId).catch(() => undefined));
+      if (found === true) {
+        this.options.metrics.copies.inc({ outcome: 'confirmed' });
+        await store.finishDelivery(claimed.id, { status: 'sent', response: 'found in the recipient mailbox after an uncertain attempt' });
+        logger.info(fields, 'copy found delivered after an uncertain attempt: not sent again');
+        return 'sent';
+      }
+      resend = found === undefined;
+    }
+
+    let raw: Buffer;
+    try {
+      raw = await this.compose(claimed);
+    } catch (error) {
+      return this.finish(claimed, { kind: 'permanent', error: `cannot compose the copy: ${(error as Error).message}` }, fields);
+    }
+    const outcome = await transport.send({ raw, from: this.sender, to: claimed.recipient, messageId: claimed.messageId });
+    return this.finish(claimed, outcome, fields, resend);
+  }
+
+  private async finish(claimed: ClaimedDelivery, outcome: SendOutcome, fields: Record<string, unknown>, resend = false): Promise<DeliverOutcome> {
+    const { store, metrics, logger, config } = this.options;
+    const { delivery } = config;
+    let result: DeliveryResult;
+    let reported: DeliverOutcome;
+    if (outcome.kind === 'sent') {
+      result = { status: 'sent', response: outcome.response, resent: resend };
+      reported = 'sent';
+      logger.info({ ...fields, resent: resend }, 'copy sent');
+    } else if (outcome.kind === 'uncertain' && claimed.attempts < delivery.attempts) {
+      result = { status: 'uncertain', error: outcome.error, retryInMs: delivery.uncertainResendMinutes * 60_000 };
+      reported = 'uncertain';
+      logger.warn({ ...fields, reason: outcome.error }, 'copy may or may not have been accepted: it will be looked for before it is sent again');
+    } else if (outcome.kind !== 'permanent' && claimed.attempts < delivery.attempts) {
+      const backoff = Math.min(delivery.backoffSeconds * 2 ** (claimed.attempts - 1), delivery.maxBackoffSeconds);
+      result = { status: 'pending', error: outcome.error, retryInMs: backoff * 1000 };
+      reported = 'retry';
+      logger.warn({ ...fields, reason: outcome.error, retryInSeconds: backoff }, 'copy not delivered; it will be retried');
+    } else {
+      const error = outcome.kind === 'permanent' ? outcome.error : `${outcome.error} (gave up after ${claimed.attempts} attempts)`;
+      result = { status: 'failed', error };
+      reported = 'failed';
+      // Never dropped: the delivery stays failed on the flag, in the metric and the review UI, until an operator retries it.
+      logger.error({ ...fields, reason: error }, 'copy could not be delivered: recorded as failed');
+    }
+    await store.finishDelivery(claimed.id, result);
+    metrics.copies.inc({ outcome: reported });
+    return reported;
+  }
+
+  private async compose(claimed: ClaimedDelivery): Promise<Buffer> {
+    const { config, store, keys } = this.options;
+    const { delivery, trust } = config;
+    const from = delivery.from!;
+    if (claimed.digestId !== null) return this.composeDigestFor(claimed, claimed.digestId);
+    const flagId = claimed.flagId!;
+    const flag = await store.flag(flagId);
+    if (!flag) throw new Error(`flag ${flagId} no longer exists (purged?)`);
+    let original: Buffer | undefined;
+    if (claimed.form === 'full') {
+      const sealed = await store.sealedOriginal(flagId);
+      if (!sealed) throw new Error(`flag ${flagId}: the original is no longer stored, so a full copy cannot be made`);
+      original = openOriginal(sealed, keys.original, flagId);
+    }
+    const escalationList = delivery.escalation.to;
+    return composeCopy({
+      flag,
+      form: claimed.form === 'full' ? 'full' : 'minimised',
+      routes: claimed.routes,
+      ...(claimed.escalationStep !== null ? { escalation: { step: claimed.escalationStep, of: escalationList.length, afterMinutes: delivery.escalation.afterMinutes } } : {}),
+      ...(original ? { original } : {}),
+      from,
+      to: claimed.recipient,
+      flagUrl: flagUrl(delivery.reviewUrl, flagId),
+      trustName: trust.name,
+      timeZone: delivery.timeZone,
+      messageId: claimed.messageId,
+      copyHeader: kestrelCopyHeaderValue(flagId, claimed.messageId, keys.header),
+    });
+  }
+
+  private async composeDigestFor(claimed: ClaimedDelivery, digestId: number): Promise<Buffer> {
+    const { config, store, keys } = this.options;
+    const digest = await store.digest(digestId);
+    if (!digest) throw new Error(`digest ${digestId} no longer exists`);
+    const flags = await store.digestFlags(digest.route, digest.periodStart, digest.periodEnd);
+    return composeDigest({
+      route: digest.route,
+      periodStart: digest.periodStart,
+      periodEnd: digest.periodEnd,
+      entries: flags.map((f) => ({ flagId: f.id, createdAt: f.createdAt, severity: f.severity, categories: f.categories, academies: f.academies, url: flagUrl(config.delivery.reviewUrl, f.id) })),
+      from: config.delivery.from!,
+      to: claimed.recipient,
+      listUrl: `${config.delivery.reviewUrl.replace(/\/+$/, '')}/flags`,
+      trustName: config.trust.name,
+      timeZone: config.delivery.timeZone,
+      messageId: claimed.messageId,
+      copyHeader: kestrelCopyHeaderValue(`digest-${digestId}`, claimed.messageId, keys.header),
+    });
+  }
+
+  /**
+   * The clock-driven work, safe to run in every copier at once: copiers that died mid-send,
+   * escalations due, digests due. Returns deliveries now due, for the caller to deliver or queue.
+   */
+  async housekeeping(now: Date = new Date()): Promise<Array<{ id: number; attempts: number }>> {
+    const { config, store, metrics, logger } = this.options;
+    const { delivery } = config;
+    const expired = await store.expireLeases(delivery.uncertainResendMinutes * 60_000);
+    if (expired > 0) logger.warn({ deliveries: expired }, 'copies whose copier stopped mid-send: they will be looked for before they are sent again');
+    if (delivery.escalation.to.length > 0) {
+      const escalated = await store.escalateDue(delivery.escalation.to, delivery.escalation.afterMinutes * 60_000, () => newCopyMessageId(delivery.from!));
+      if (escalated.length > 0) logger.warn({ deliveries: escalated }, 'urgent flags not acknowledged in time: escalated');
+    }
+    await this.createDueDigests(now);
+    const counts = await store.unsentCounts();
+    for (const [status, count] of Object.entries(counts)) metrics.deliveries.set({ status }, count);
+    return store.dueDeliveries(500);
+  }
+
+  private async createDueDigests(now: Date): Promise<void> {
+    const { config, store, logger } = this.options;
+    const { digest } = config.delivery;
+    for (const [route, settings] of Object.entries(config.routes)) {
+      if (settings.copy !== 'digest') continue;
+      const recipients = [...settings.to, ...Object.values(settings.academies).flat()];
+      if (recipients.length === 0) continue;
+      const end = latestDailyTime(now, digest.at, config.delivery.timeZone);
+      const last = await store.lastDigestEnd(route);
+      if (last && last.getTime() >= end.getTime()) continue;
+      // A copier that was down for days sends one digest covering the gap, not one per missed day.
+      const start = last ?? new Date(end.getTime() - DAY_MS);
+      // Before a route's first flag there is nothing to report: a new install does not open with an empty digest.
+      if (!last && (await store.digestFlags(route, start, end)).length === 0) continue;
+      const created = await store.createDigest(route, start, end, recipients, () => newCopyMessageId(config.delivery.from!));
+      if (created) logger.info({ route, digest: created.digestId, deliveries: created.deliveries.length }, 'daily digest recorded');
+    }
+  }
+}
