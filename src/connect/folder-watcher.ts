@@ -6,16 +6,12 @@
  * connects after a backoff; the checkpoint makes that lossless.
  */
 import { ImapFlow } from 'imapflow';
-import type { AccountConfig } from '../config/operations-schema.js';
-import type { CheckpointStore } from '../flags/types.js';
 import type { Logger } from '../log.js';
-import type { KestrelMetrics } from '../ops/metrics.js';
 import { Backoff, throttleHintMs } from './backoff.js';
 import { imapClientOptions, readAccountCa } from './client-options.js';
 import type { Credentials, Login } from './credentials.js';
 import { FolderMissingError, findFolder, type WatchedFolder } from './folders.js';
 import { syncFolder } from './folder-sync.js';
-import type { MessageSink } from './types.js';
 import type { AccountWatcherOptions } from './account-watcher.js';
 import { Wakeup } from './wakeup.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../log.js';
 import type { PartySummary, ScanReport } from '../scan/pipeline.js';
-import type { Direction, Evidence, Finding, Severity } from '../scan/types.js';
+import type { Direction, Finding, Severity } from '../scan/types.js';
 import { migrate } from './migrations.js';
 import type { Queryable, SqlClient } from './sql.js';
 import { createDeliveryStore, writeOutbox, type DeliveryStore } from './deliveries.js';

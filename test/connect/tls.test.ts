@@ -3,27 +3,14 @@
  * throw-away CA, an account given the CA connects (implicit TLS and STARTTLS), one without it is
  * refused and backs off.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startConnector, type ConnectorHandle } from '../../src/connect/connector.js';
+import { makeCertificates, opensslAvailable } from '../harness/certs.js';
 import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { captureLogs, connectorConfig, counterFor, harness, mail, silent, waitFor } from './support.js';
-
-const opensslAvailable = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
-
-/** A CA and a server certificate for 127.0.0.1 and localhost, signed by it. */
-function makeCertificates(dir: string): { caFile: string; cert: string; key: string } {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Kestrel Test CA');
-  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
-  return { caFile: join(dir, 'ca.pem'), cert: readFileSync(join(dir, 'server.pem'), 'utf8'), key: readFileSync(join(dir, 'server.key'), 'utf8') };
-}
 
 describe.skipIf(!dovecotAvailable() || !opensslAvailable)('TLS on Dovecot', () => {
   let dir: string;

@@ -4,8 +4,7 @@
  * outcome the copier needs, above all `uncertain` (the relay stored the copy but the reply never
  * came) as opposed to `temporary` (it cannot have the copy).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,6 +14,7 @@ import type { SmtpConfig } from '../../src/config/delivery-schema.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createSmtpTransport } from '../../src/copy/transport/smtp.js';
 import type { CopyTransport, OutgoingCopy } from '../../src/copy/types.js';
+import { makeCertificates, opensslAvailable } from '../harness/certs.js';
 import { startSmtpServer, type SmtpTestServer } from '../harness/smtp.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -260,19 +260,6 @@ describe('SMTP copy transport with a login', () => {
     }
   });
 });
-
-const opensslAvailable = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
-
-/** A throw-away CA and a certificate for 127.0.0.1 signed by it. */
-function makeCertificates(dir: string): { caFile: string; cert: string; key: string } {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Kestrel Test CA');
-  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
-  return { caFile: join(dir, 'ca.pem'), cert: readFileSync(join(dir, 'server.pem'), 'utf8'), key: readFileSync(join(dir, 'server.key'), 'utf8') };
-}
 
 describe.skipIf(!opensslAvailable)('SMTP copy transport over TLS', () => {
   let server: SmtpTestServer;

@@ -6,19 +6,18 @@
  * every message has a verdict, each flagged message has exactly one flag with every mailbox it was
  * seen in, and no job failed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { delivered, ordinary, OTHER_PUPIL, PUPIL, rfc822, SELF_HARM, STAFF, STAFF_TO_PUPIL, TRUST } from './support.js';
+import { delivered, ordinary, OTHER_PUPIL, PUPIL, rfc822, SELF_HARM, spawnKestrel, STAFF, STAFF_TO_PUPIL, TRUST, type KestrelProcess } from './support.js';
 
 let redis: RedisServer;
 let postgres: PostgresServer;
@@ -59,32 +58,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Kestrel {
-  child: ChildProcess;
-  log(): string;
-  exited: Promise<number | null>;
-}
-
-function kestrel(command: 'connector' | 'worker'): Kestrel {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'kestrel.js'), command, '--config', join(dir, 'kestrel.yaml')], {
-    env: { ...process.env, REDIS_URL: redis.url, DATABASE_URL: postgres.url },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  processes.add(child);
-  let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  void exited.then(() => processes.delete(child));
-  return { child, log: () => log, exited };
-}
-
-async function append(user: string, folder: string, ...messages: Buffer[]): Promise<void> {
-  const client = await dovecot.client(user);
-  try {
-    for (const raw of messages) await client.append(folder, raw);
-  } finally {
-    await client.logout();
-  }
+function kestrel(command: 'connector' | 'worker'): KestrelProcess {
+  return spawnKestrel([command, '--config', join(dir, 'kestrel.yaml')], { REDIS_URL: redis.url, DATABASE_URL: postgres.url }, processes);
 }
 
 async function count(sql: string): Promise<number> {
@@ -97,7 +72,7 @@ async function count(sql: string): Promise<number> {
   }
 }
 
-async function stop(process: Kestrel): Promise<number | null> {
+async function stop(process: KestrelProcess): Promise<number | null> {
   process.child.kill('SIGTERM');
   return process.exited;
 }
@@ -106,10 +81,10 @@ describe('the cluster (connector, workers, Redis, PostgreSQL, Dovecot)', () => {
   it('loses no message and makes no duplicate flag through worker, Redis and connector crashes and a UIDVALIDITY change', { timeout: 240_000 }, async () => {
     const bullying = { from: OTHER_PUPIL, to: PUPIL, subject: 'you', body: 'Everyone hates you, you are a fat ugly loser. Kill yourself, nobody would care.', id: 'bullying-1' };
     // The staff message is in the sender's Sent and the pupil's INBOX: one flag, two mailboxes.
-    await append('alice', 'Sent', rfc822(STAFF_TO_PUPIL));
-    await append('bob', 'INBOX', delivered(STAFF_TO_PUPIL), ...Array.from({ length: 10 }, (_, i) => rfc822(ordinary(i, STAFF, PUPIL))));
-    await append('bob', 'Sent', rfc822(SELF_HARM));
-    await append('alice', 'INBOX', ...Array.from({ length: 10 }, (_, i) => rfc822(ordinary(100 + i, PUPIL, STAFF))));
+    await dovecot.append('alice', 'Sent', rfc822(STAFF_TO_PUPIL));
+    await dovecot.append('bob', 'INBOX', delivered(STAFF_TO_PUPIL), ...Array.from({ length: 10 }, (_, i) => rfc822(ordinary(i, STAFF, PUPIL))));
+    await dovecot.append('bob', 'Sent', rfc822(SELF_HARM));
+    await dovecot.append('alice', 'INBOX', ...Array.from({ length: 10 }, (_, i) => rfc822(ordinary(100 + i, PUPIL, STAFF))));
     let distinct = 1 + 10 + 1 + 10;
 
     const connector = kestrel('connector');
@@ -127,8 +102,8 @@ describe('the cluster (connector, workers, Redis, PostgreSQL, Dovecot)', () => {
       // The connector dies; mail keeps arriving; a new connector resumes at the checkpoints.
       connector.child.kill('SIGKILL');
       await connector.exited;
-      await append('bob', 'INBOX', rfc822(bullying));
-      await append('alice', 'INBOX', ...Array.from({ length: 5 }, (_, i) => rfc822(ordinary(200 + i, PUPIL, STAFF))));
+      await dovecot.append('bob', 'INBOX', rfc822(bullying));
+      await dovecot.append('alice', 'INBOX', ...Array.from({ length: 5 }, (_, i) => rfc822(ordinary(200 + i, PUPIL, STAFF))));
       distinct += 1 + 5;
       const secondConnector = kestrel('connector');
       try {

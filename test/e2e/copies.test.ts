@@ -8,7 +8,7 @@
  *   heard back. The copy that arrived in a watched mailbox is not sent again; the one nobody can
  *   see is sent again (same Message-ID) once the dead copier's lease runs out.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,6 @@ import { planOutbox } from '../../src/copy/plan.js';
 import { openFlagStore } from '../../src/flags/open.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics, type KestrelMetrics } from '../../src/ops/metrics.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { processMessage } from '../../src/queue/process-message.js';
 import { createScanner } from '../../src/scan/pipeline.js';
 import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
@@ -32,7 +31,7 @@ import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../harness/smtp.js';
 import { metricValue, waitFor } from '../helpers/wait.js';
-import { rfc822, SELF_HARM, TRUST } from './support.js';
+import { rfc822, SELF_HARM, spawnKestrel, TRUST, type KestrelProcess } from './support.js';
 
 const HEAD = 'head@oakfield.sch.uk';
 const ONCALL = 'oncall@oakfield.sch.uk';
@@ -42,13 +41,7 @@ let smtp: SmtpTestServer;
 
 /** The relay hands the head's mail to the `monitor` Dovecot user, as a real MTA would; on-call has no mailbox Kestrel sees. */
 async function deliverToDovecot(message: { to: string[]; raw: Buffer }): Promise<void> {
-  if (!message.to.includes(HEAD)) return;
-  const client = await dovecot.client('monitor');
-  try {
-    await client.append('INBOX', message.raw);
-  } finally {
-    await client.logout();
-  }
+  if (message.to.includes(HEAD)) await dovecot.append('monitor', 'INBOX', message.raw);
 }
 
 beforeAll(async () => {
@@ -75,15 +68,6 @@ ${extra}routes:
 `;
 }
 
-async function append(user: string, folder: string, raw: Buffer): Promise<void> {
-  const client = await dovecot.client(user);
-  try {
-    await client.append(folder, raw);
-  } finally {
-    await client.logout();
-  }
-}
-
 describe('copies to the monitor', () => {
   it('embedded: one copy per recipient for a message in two mailboxes, original attached unchanged, recognised and confirmed in the monitor mailbox', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kestrel-copies-'));
@@ -101,8 +85,8 @@ describe('copies to the monitor', () => {
       try {
         const metrics = await Promise.race([metricsReady, running.then(() => Promise.reject(new Error('kestrel run ended early')))]);
         await waitFor('the connectors to watch', async () => (await metricValue(metrics, 'kestrel_connector_state', { state: 'idle' })) === 3, 60_000);
-        await append('bob', 'Sent', original);
-        await append('alice', 'INBOX', original);
+        await dovecot.append('bob', 'Sent', original);
+        await dovecot.append('alice', 'INBOX', original);
         await waitFor('both copies sent', async () => smtp.received.length === 2, 60_000);
         await waitFor('the monitor copy seen by its connector', async () => (await metricValue(metrics, 'kestrel_copies_total', { outcome: 'confirmed' })) === 1, 60_000);
         expect(await metricValue(metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(1);
@@ -165,18 +149,7 @@ describe('copies to the monitor', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    function copier(): { child: ChildProcess; exited: Promise<number | null>; log(): string } {
-      const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'kestrel.js'), 'copier', '--config', join(dir, 'kestrel.yaml')], {
-        env: { ...process.env, REDIS_URL: redis.url, DATABASE_URL: postgres.url },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      processes.add(child);
-      let log = '';
-      child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      void exited.then(() => processes.delete(child));
-      return { child, exited, log: () => log };
-    }
+    const copier = (): KestrelProcess => spawnKestrel(['copier', '--config', join(dir, 'kestrel.yaml')], { REDIS_URL: redis.url, DATABASE_URL: postgres.url }, processes);
 
     it('a copier killed mid-send: the copy seen in a watched mailbox is not sent twice, the unseen one is sent again', { timeout: 120_000 }, async () => {
       const config = withEnvironment(loadConfig(join(dir, 'kestrel.yaml')), { ...process.env, REDIS_URL: redis.url, DATABASE_URL: postgres.url });

@@ -37,15 +37,6 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function append(user: string, folder: string, raw: Buffer): Promise<void> {
-  const client = await dovecot.client(user);
-  try {
-    await client.append(folder, raw);
-  } finally {
-    await client.logout();
-  }
-}
-
 /** Runs `kestrel run` until `work` is done, then stops it as SIGTERM would. */
 async function whileRunning(work: (metrics: KestrelMetrics) => Promise<void>): Promise<void> {
   const stop = new AbortController();
@@ -65,10 +56,10 @@ describe('kestrel run (embedded)', () => {
     await whileRunning(async (metrics) => {
       // Let the connectors reach their folders first: without backfillSince only new mail counts.
       await waitFor('the connectors to watch', async () => (await metricValue(metrics, 'kestrel_connector_state', { state: 'idle' })) === 2, 60_000);
-      await append('alice', 'Sent', rfc822(STAFF_TO_PUPIL));
-      await append('bob', 'INBOX', delivered(STAFF_TO_PUPIL));
-      await append('bob', 'Sent', rfc822(SELF_HARM));
-      await append('alice', 'INBOX', rfc822(ordinary(1)));
+      await dovecot.append('alice', 'Sent', rfc822(STAFF_TO_PUPIL));
+      await dovecot.append('bob', 'INBOX', delivered(STAFF_TO_PUPIL));
+      await dovecot.append('bob', 'Sent', rfc822(SELF_HARM));
+      await dovecot.append('alice', 'INBOX', rfc822(ordinary(1)));
       await waitFor('four messages handled', async () => (await metricValue(metrics, 'kestrel_messages_scanned_total')) + (await metricValue(metrics, 'kestrel_messages_deduplicated_total')) === 4, 60_000);
       expect(await metricValue(metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(2);
       expect(await metricValue(metrics, 'kestrel_messages_scanned_total', { outcome: 'clean' })).toBe(1);
@@ -77,10 +68,10 @@ describe('kestrel run (embedded)', () => {
     });
 
     // A restart starts from the checkpoints: only the message appended meanwhile is new.
-    await append('alice', 'INBOX', rfc822(ordinary(2)));
+    await dovecot.append('alice', 'INBOX', rfc822(ordinary(2)));
     await whileRunning(async (metrics) => {
       await waitFor('the new message', async () => (await metricValue(metrics, 'kestrel_messages_scanned_total')) === 1, 60_000);
-      await append('bob', 'INBOX', rfc822(ordinary(3)));
+      await dovecot.append('bob', 'INBOX', rfc822(ordinary(3)));
       await waitFor('a message appended while running', async () => (await metricValue(metrics, 'kestrel_messages_scanned_total')) === 2, 60_000);
       expect(await metricValue(metrics, 'kestrel_messages_fetched_total')).toBe(2);
     });

@@ -1,4 +1,7 @@
-/** Shared pieces for the end-to-end tests: the trust and its people's mail. */
+/** Shared pieces for the end-to-end tests: the trust, its people's mail, and Kestrel processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 
 export const TRUST = `trust:
   domains: [oakfield.sch.uk]
@@ -59,4 +62,22 @@ export const STAFF_TO_PUPIL: Mail = {
 
 export function ordinary(n: number, from = STAFF, to = PUPIL): Mail {
   return { from, to, subject: `Homework ${n}`, body: `Please remember to hand in the geography homework on rivers by Friday. Sheet ${n} is on the shared drive.`, id: `ordinary-${n}` };
+}
+
+export interface KestrelProcess {
+  child: ChildProcess;
+  /** The last 20 kB of its stderr (its logs), for a failing test's message. */
+  log(): string;
+  exited: Promise<number | null>;
+}
+
+/** Runs the compiled `kestrel` (npm test builds it first) with `env` added; `running` tracks it until it exits, so afterAll can kill stragglers. */
+export function spawnKestrel(args: string[], env: NodeJS.ProcessEnv, running: Set<ChildProcess>): KestrelProcess {
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'kestrel.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  let log = '';
+  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exited.then(() => running.delete(child));
+  return { child, log: () => log, exited };
 }

@@ -38,6 +38,8 @@ export interface DovecotServer {
   setPassword(user: string, password: string): void;
   /** A logged-in client for test setup (APPEND, mailbox changes), as `user`. */
   client(user: string): Promise<ImapFlow>;
+  /** APPENDs the messages to `folder` of `user`'s mailbox, in order, on one session. */
+  append(user: string, folder: string, ...messages: Buffer[]): Promise<void>;
   /** Ends every IMAP session (the server stays up), as a crashed or restarted backend would. */
   dropConnections(): Promise<void>;
   /** Stops the server, keeping the mail, and starts it again on the same ports. */
@@ -226,6 +228,15 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
       writePasswd();
       chownTree(join(dir, 'passwd'), owner);
     },
+    async append(user, folder, ...messages) {
+      const client = await server.client(user);
+      try {
+        for (const raw of messages) await client.append(folder, raw);
+      } finally {
+        await client.logout();
+      }
+    },
+
     async client(user) {
       const client = new ImapFlow({
         host: '127.0.0.1',
