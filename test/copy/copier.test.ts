@@ -17,11 +17,12 @@ import { Copier } from '../../src/copy/copier.js';
 import { copyKeys } from '../../src/copy/keys.js';
 import { planOutbox } from '../../src/copy/plan.js';
 import { openCopyTransports, type CopyTransports } from '../../src/copy/transport/transports.js';
-import { openPglite } from '../../src/flags/sql.js';
+import { openPglite, type SqlClient } from '../../src/flags/sql.js';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
 import { createMetrics, type KestrelMetrics } from '../../src/ops/metrics.js';
 import { processMessage } from '../../src/queue/process-message.js';
 import { createScanner } from '../../src/scan/pipeline.js';
+import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { startSmtpServer, type SmtpTestServer } from '../harness/smtp.js';
 import { metricValue, sleep } from '../helpers/wait.js';
 
@@ -81,6 +82,8 @@ async function attachedOriginal(raw: Buffer): Promise<Buffer | undefined> {
 interface Rig {
   config: KestrelConfig;
   store: SqlFlagStore;
+  /** The store's database, for a test to put a record where a crash would have left it. */
+  sql: SqlClient;
   metrics: KestrelMetrics;
   transports: CopyTransports;
   copier: Copier;
@@ -95,7 +98,8 @@ interface Rig {
 async function rig(smtp: SmtpTestServer, extra = '', timeoutSeconds = 10): Promise<Rig> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kestrel-copier-'));
   const config = configFor(smtp, dataDir, extra, timeoutSeconds);
-  const store = createSqlFlagStore(await openPglite(join(dataDir, 'pglite')), silent);
+  const sql = await openPglite(join(dataDir, 'pglite'));
+  const store = createSqlFlagStore(sql, silent);
   await store.migrate();
   const metrics = createMetrics();
   const keys = copyKeys(config);
@@ -105,6 +109,7 @@ async function rig(smtp: SmtpTestServer, extra = '', timeoutSeconds = 10): Promi
   return {
     config,
     store,
+    sql,
     metrics,
     transports,
     copier,
@@ -146,7 +151,7 @@ describe('copier', () => {
 
   it('sends one copy per recipient for a message seen in three mailboxes, with the original unchanged', async () => {
     r = await rig(smtp);
-    const raw = mail('three-boxes', URGENT_BODY);
+    const raw = mail('three-boxes', URGENT_BODY, '<script>alert(1)</script>');
     const created = await r.see(raw, 'pupil-22lmorgan', 1);
     expect(await r.see(raw, 'pupil-23sokafor', 7)).toEqual([]);
     expect(await r.see(raw, 'head-of-year', 3)).toEqual([]);
@@ -164,6 +169,7 @@ describe('copier', () => {
       const parsed = await simpleParser(copy.raw);
       expect(parsed.subject).toMatch(/^\[Kestrel URGENT\] Flag \d+: safety\.self_harm, urgent$/);
       expect(parsed.text).toContain('pupil-23sokafor');
+      expect(parsed.html).not.toMatch(/<script/i);
     }
     const flagId = (await r.store.deliveries({ flagId: undefined })).find((d) => d.id === created[0])!.flagId!;
     expect((await r.store.deliveries({ flagId })).map((d) => d.status)).toEqual(['sent', 'sent', 'sent']);
@@ -269,5 +275,39 @@ describe('copier', () => {
     const parsed = await simpleParser(digests[0]!.raw);
     expect(parsed.subject).toMatch(/^\[Kestrel\] Daily digest for ict: 2 flags/);
     expect(parsed.text).toContain(`https://kestrel.${TRUST}/flags/`);
+  });
+
+  describe('by IMAP APPEND', () => {
+    let dovecot: DovecotServer;
+    beforeAll(async () => {
+      dovecot = await startDovecot({ users: [{ name: 'monitor', password: 'secret' }] });
+    });
+    afterAll(async () => {
+      await dovecot?.stop();
+    });
+
+    it('appends the copy to the monitor folder, and finds it there rather than appending it again after an uncertain attempt', async () => {
+      r = await rig(smtp, `  imap:\n    - { address: head@${TRUST}, host: 127.0.0.1, port: ${dovecot.port}, tls: none, user: monitor, password: { value: secret }, folder: Kestrel }\n`);
+      const created = await r.see(mail('appended', URGENT_BODY), 'pupil-22lmorgan', 11);
+      for (const id of created) await r.copier.deliver(id);
+      const head = (await r.store.deliveries()).find((d) => d.recipient === `head@${TRUST}`)!;
+      expect(head.status).toBe('sent');
+      expect(smtp.received.some((m) => m.to.includes(`head@${TRUST}`))).toBe(false); // not by SMTP
+
+      // As if the copier had died after the APPEND and before recording it.
+      await r.sql.query(`UPDATE deliveries SET status = 'uncertain', due_at = now() WHERE id = $1`, [head.id]);
+      expect(await r.copier.deliver(head.id)).toBe('sent');
+      expect(await r.store.delivery(head.id)).toMatchObject({ status: 'sent', response: 'found in the recipient mailbox after an uncertain attempt', resentAfterUncertain: false });
+      const client = await dovecot.client('monitor');
+      try {
+        const box = await client.mailboxOpen('Kestrel');
+        expect(box.exists).toBe(1);
+        const fetched = await client.fetchOne('1', { source: true, flags: true });
+        expect(fetched && fetched.flags?.has('\\Seen')).toBe(false);
+        expect((await attachedOriginal(fetched ? fetched.source! : Buffer.alloc(0)))?.equals(mail('appended', URGENT_BODY))).toBe(true);
+      } finally {
+        await client.logout();
+      }
+    });
   });
 });
