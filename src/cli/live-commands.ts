@@ -9,12 +9,12 @@
 import { Redis } from 'ioredis';
 import type { KestrelConfig } from '../config/schema.js';
 import { startConnector } from '../connect/connector.js';
-import type { CopyGuard } from '../connect/copy-guard.js';
+import { carriesKestrelCopy, type CopyGuard } from '../connect/copy-guard.js';
 import { Copier } from '../copy/copier.js';
 import { openCopyQueue, startCopyWorker } from '../copy/copy-queue.js';
 import { startInlineCopier } from '../copy/inline-copier.js';
 import { copyKeys, type CopyKeys } from '../copy/keys.js';
-import { planOutbox } from '../copy/plan.js';
+import { planOutbox, senderAddress } from '../copy/plan.js';
 import { openCopyTransports } from '../copy/transport/transports.js';
 import type { SqlFlagStore } from '../flags/store.js';
 import type { ProcessDeps } from '../queue/process-message.js';
@@ -70,9 +70,16 @@ function openRedis(config: KestrelConfig, service: Service): Redis {
 
 /** Copies are configured once they have a sender (the config check then requires recipients to be reachable). */
 function copiesConfigured(config: KestrelConfig, logger: Logger): boolean {
-  if (config.delivery.from !== undefined) return true;
-  logger.warn('no copies are sent: delivery.from is not set, so flags are recorded for review only');
-  return false;
+  const { from } = config.delivery;
+  if (from === undefined) {
+    logger.warn('no copies are sent: delivery.from is not set, so flags are recorded for review only');
+    return false;
+  }
+  const sender = senderAddress(from);
+  const watched = config.accounts.filter((a) => a.user.toLowerCase() === sender).map((a) => a.id);
+  // Bounces of copies come back to the sender: scanned there, each would be a flag to review.
+  if (watched.length > 0) logger.warn({ accounts: watched }, "delivery.from is a watched mailbox: bounced copies will be scanned there (they are recorded, and send no copy)");
+  return true;
 }
 
 /** Connectors skip Kestrel's own copies, and a copy seen in a watched mailbox confirms its delivery. */
@@ -85,9 +92,22 @@ function copyGuard(keys: CopyKeys, store: SqlFlagStore, service: Service): CopyG
   };
 }
 
-/** What a scan needs to record a new flag's copies with it. */
-function outboxPlanner(config: KestrelConfig, keys: CopyKeys): Pick<ProcessDeps, 'planOutbox'> {
-  return { planOutbox: (report, raw) => planOutbox(report, raw, config, keys.original) };
+/**
+ * What a scan needs to record a new flag's copies with it. A message that carries one of
+ * Kestrel's copies (a bounce, a copy forwarded on) is flagged for review but owes no copy: that
+ * is how a bouncing monitor mailbox would otherwise make copies for ever.
+ */
+function outboxPlanner(config: KestrelConfig, keys: CopyKeys, logger: Logger): Pick<ProcessDeps, 'planOutbox'> {
+  return {
+    planOutbox(report, raw) {
+      if (!report.flagged) return undefined;
+      if (carriesKestrelCopy(raw, keys.header)) {
+        logger.info({ categories: report.categories }, "flagged message carries one of Kestrel's copies (a bounce or a forward): recorded, no copy sent");
+        return undefined;
+      }
+      return planOutbox(report, raw, config, keys.original);
+    },
+  };
 }
 
 function openCopier(config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, service: Service, logger: Logger): Copier {
@@ -114,7 +134,7 @@ function queuedCopies(config: KestrelConfig, keys: CopyKeys, service: Service, l
   if (!copiesConfigured(config, logger)) return {};
   const queue = openCopyQueue(config);
   service.add({ name: 'copy queue', close: () => queue.close() });
-  return { ...outboxPlanner(config, keys), onDeliveries: (ids) => queue.enqueue(ids.map((id) => ({ id, attempts: 0 })), config.delivery.settleSeconds * 1000 + 100) };
+  return { ...outboxPlanner(config, keys, logger), onDeliveries: (ids) => queue.enqueue(ids.map((id) => ({ id, attempts: 0 })), config.delivery.settleSeconds * 1000 + 100) };
 }
 
 function addWorker(service: Service, worker: ScanWorker): void {
@@ -165,10 +185,13 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
     const keys = copyKeys(config);
     let copies: Pick<ProcessDeps, 'planOutbox' | 'onDeliveries'> = {};
     if (copiesConfigured(config, logger)) {
-      const copier = startInlineCopier(openCopier(config, store, keys, service, logger), logger, { tickMs: config.delivery.sweepSeconds * 1000 });
+      const copier = startInlineCopier(openCopier(config, store, keys, service, logger), logger, {
+        tickMs: config.delivery.sweepSeconds * 1000,
+        concurrency: config.delivery.smtp?.maxConnections ?? 3,
+      });
       service.add({ name: 'copier', close: () => copier.close() });
       // A little after the settle time, so the deliveries are due when the copier looks.
-      copies = { ...outboxPlanner(config, keys), onDeliveries: async () => copier.nudge(config.delivery.settleSeconds * 1000 + 100) };
+      copies = { ...outboxPlanner(config, keys, logger), onDeliveries: async () => copier.nudge(config.delivery.settleSeconds * 1000 + 100) };
     }
     const sink = new InlineSink({
       ...copies,

@@ -67,8 +67,11 @@ export const deliverySchema = z
   .strictObject({
     /** The copies' From: a trust address (`Kestrel <kestrel@trust.sch.uk>`). Required when any route sends copies. */
     from: nonEmpty.optional(),
-    /** Where the review UI is reached; each copy links to `<reviewUrl>/flags/<id>`. */
-    reviewUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL like https://kestrel.trust.sch.uk' }).default('http://127.0.0.1:8080'),
+    /** Where the review UI is reached; each copy links to `<reviewUrl>/flags/<id>`. Required with `from`. */
+    reviewUrl: z
+      .url({ protocol: /^https?$/, error: 'expected an http(s) URL like https://kestrel.trust.sch.uk' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
     smtp: smtpSchema.optional(),
     imap: z.array(imapDestinationSchema).default(() => []),
     /** Attempts per copy on temporary failures before it is recorded as failed. */
@@ -107,6 +110,12 @@ export const deliverySchema = z
       .prefault({}),
   })
   .superRefine((delivery, ctx) => {
+    if (delivery.maxBackoffSeconds < delivery.backoffSeconds) {
+      ctx.addIssue({ code: 'custom', message: `must be at least backoffSeconds (${delivery.backoffSeconds})`, path: ['maxBackoffSeconds'] });
+    }
+    if (delivery.from !== undefined && delivery.reviewUrl === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'set the address of the review UI: every copy links to its flag there', path: ['reviewUrl'] });
+    }
     const seen = new Set<string>();
     delivery.imap.forEach((destination, index) => {
       if (seen.has(destination.address)) ctx.addIssue({ code: 'custom', message: `${destination.address} is listed twice`, path: ['imap', index, 'address'] });

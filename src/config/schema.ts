@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { SEVERITIES } from '../scan/types.js';
+import { domainOf, isUnderDomain } from '../directory/domains.js';
 import { addressPatternProblem } from '../directory/patterns.js';
 import { operationsSchema } from './operations-schema.js';
 import addressparser from 'nodemailer/lib/addressparser';
@@ -243,8 +244,7 @@ export function defaultRoutes(): Record<string, Route> {
 }
 
 function isTrustAddress(address: string, domains: readonly string[]): boolean {
-  const domain = address.slice(address.lastIndexOf('@') + 1);
-  return domains.some((d) => domain === d || domain.endsWith(`.${d}`));
+  return domains.some((d) => isUnderDomain(domainOf(address), d));
 }
 
 /**
@@ -266,6 +266,8 @@ function checkRecipients(config: RecipientCheckInput, ctx: z.RefinementCtx): voi
   };
   let sends = false;
   for (const [name, route] of Object.entries(config.routes)) {
+    // Escalation copies are recorded under this name.
+    if (name === 'escalation') ctx.addIssue({ code: 'custom', message: 'the route name "escalation" is reserved: escalation copies are recorded under it', path: ['routes', name] });
     if (route.copy === 'none') continue;
     route.to.forEach((address, index) => check(address, ['routes', name, 'to', index]));
     for (const [academy, addresses] of Object.entries(route.academies)) {
@@ -277,6 +279,8 @@ function checkRecipients(config: RecipientCheckInput, ctx: z.RefinementCtx): voi
   delivery.escalation.to.forEach((address, index) => check(address, ['delivery', 'escalation', 'to', index]));
   sends ||= delivery.escalation.to.length > 0;
   if (sends && delivery.from === undefined) ctx.addIssue({ code: 'custom', message: 'copies need a sender: set delivery.from to a trust address', path: ['delivery', 'from'] });
+  // Without trust domains no recipient could be checked: copies could leave the trust.
+  if (sends && trust.domains.length === 0) ctx.addIssue({ code: 'custom', message: 'copies go to trust addresses only: list the trust\'s domains in trust.domains', path: ['trust', 'domains'] });
   if (delivery.from !== undefined) {
     const sender = addressparser(delivery.from, { flatten: true });
     const address = sender.length === 1 ? sender[0]!.address?.toLowerCase() : undefined;

@@ -51,3 +51,27 @@ export function checkKestrelCopy(raw: Buffer, secret: Buffer): CopyCheck {
   if (values.length === 1 && messageId !== undefined && verifyKestrelCopyHeader(values[0]!, messageId, secret)) return { kind: 'verified', messageId: normaliseMessageId(messageId)! };
   return { kind: 'forged' };
 }
+
+const NESTED_COPY_HEADER = /^X-Kestrel-Copy:/gim;
+const BLANK_LINE = /\r?\n\r?\n/g;
+
+/**
+ * Whether the body of a message carries one of Kestrel's own copies, signed: a bounce returning
+ * it (message/rfc822 or text/rfc822-headers), or a copy forwarded as an attachment. Such a
+ * message is scanned and recorded like any other, but sends no copy of its own: a bounce from a
+ * full mailbox would otherwise make a copy that bounces again, for ever.
+ */
+export function carriesKestrelCopy(raw: Buffer, secret: Buffer): boolean {
+  const text = raw.toString('latin1');
+  const bodyStart = splitEntity(raw).bodyStart;
+  for (const found of text.slice(bodyStart).matchAll(NESTED_COPY_HEADER)) {
+    const at = bodyStart + found.index;
+    // The header block the field belongs to: from the blank line before it to the one after.
+    const start = Math.max(text.lastIndexOf('\n\n', at), text.lastIndexOf('\n\r\n', at));
+    BLANK_LINE.lastIndex = at;
+    const end = BLANK_LINE.exec(text)?.index ?? text.length;
+    const block = text.slice(start + 1, end).replace(/^[\r\n]+/, '');
+    if (checkKestrelCopy(Buffer.from(`${block}\r\n\r\n`, 'latin1'), secret).kind === 'verified') return true;
+  }
+  return false;
+}

@@ -10,6 +10,9 @@ import { splitEntity } from '../scan/parse/mime-header.js';
 
 export type SkippedPart = { contentType: string; size: number };
 
+/** The reason recorded for the parts an oversized message travelled without. */
+export const QUEUE_SIZE_CAP_REASON = 'over the queue size cap (queue.maxMessageBytes)';
+
 interface KeptLeaf {
   /** BODY section of the part's content. */
   section: string;

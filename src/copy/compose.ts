@@ -9,12 +9,12 @@ import type { StoredFlag } from '../flags/store.js';
 import type { PartySummary } from '../scan/pipeline.js';
 import type { Direction, Evidence, Finding } from '../scan/types.js';
 import { KESTREL_COPY_HEADER } from '../connect/copy-guard.js';
+import { QUEUE_SIZE_CAP_REASON } from '../connect/oversize.js';
 import { renderHtml } from './compose-html.js';
 import { checkedUrl, headerToken, inWords, plural, renderText, type Block, type Inline, type MailDocument } from './compose-text.js';
 import { digestDocument, digestHeaders, digestSubject } from './digest.js';
 import type { CopyRequest, DigestRequest, EscalationStep, KestrelHeaders } from './types.js';
 
-/** Copies are read by UK school trusts: times are given in UK time. */
 /** Past this many recipients, mailboxes or excerpts, the copy points to the flag for the rest. */
 const MAX_LISTED = 20;
 const MAX_EXCERPTS = 10;
@@ -156,9 +156,15 @@ function scanBlocks(flag: StoredFlag): Block[] {
 
 function originalBlocks(request: CopyRequest, flagUrl: string): Block[] {
   const id = request.flag.id;
+  // A message over the queue's size cap travelled without its large attachments (connect/oversize.ts).
+  const leftOut = (request.flag.report.attachmentsNotScanned ?? []).filter((a) => a.reason === QUEUE_SIZE_CAP_REASON);
+  const full =
+    leftOut.length === 0
+      ? `The original message is attached unchanged as flag-${id}.eml, exactly as it was found in the mailbox. Open it with care: it shows the message as it was written, links and pictures included.`
+      : `The original message is attached as flag-${id}.eml as Kestrel fetched it: it was over the size limit for scanning, so ${plural(leftOut.length, 'large attachment')} (${sizeWords(leftOut.reduce((sum, a) => sum + a.size, 0))}) ${leftOut.length === 1 ? 'was' : 'were'} left out. The whole message is still in the mailboxes listed above. Open it with care: it shows the message as it was written, links and pictures included.`;
   const content: Inline[] =
     request.form === 'full'
-      ? [`The original message is attached unchanged as flag-${id}.eml, exactly as it was found in the mailbox. Open it with care: it shows the message as it was written, links and pictures included.`]
+      ? [full]
       : [
           'The original message is not attached. This route sends a minimised copy, with only what is needed to judge the concern, so that no more personal data is copied than necessary (proportionality). To read the whole message, ',
           { link: `open flag ${id} in Kestrel`, href: flagUrl },

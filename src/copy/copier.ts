@@ -31,9 +31,15 @@ export type DeliverOutcome = 'sent' | 'retry' | 'uncertain' | 'failed' | 'not du
 
 const DAY_MS = 86_400_000;
 
-/** The flag's page in the review UI. */
+/** Missing or unreadable data: trying again cannot make this copy. Anything else thrown while composing may pass. */
+class CannotCompose extends Error {}
+
+/** Tries to record an outcome again before leaving it to the lease: an accepted copy whose record is lost would be reconciled, at best. */
+const RECORD_ATTEMPTS = 3;
+
+/** The flag's page in the review UI (`reviewUrl` has no trailing slash: the config strips it). */
 export function flagUrl(reviewUrl: string, flagId: number): string {
-  return `${reviewUrl.replace(/\/+$/, '')}/flags/${flagId}`;
+  return `${reviewUrl}/flags/${flagId}`;
 }
 
 export class Copier {
@@ -68,12 +74,16 @@ export class Copier {
     let resend = false;
     if (claimed.previousStatus === 'uncertain') {
       // An earlier attempt may have arrived: look before sending it again.
-      const found = claimed.confirmedAt !== null || (await transport.delivered(claimed.recipient, claimed.messageId).catch(() => undefined));
+      const found = await transport.delivered(claimed.recipient, claimed.messageId).catch(() => undefined);
       if (found === true) {
         this.options.metrics.copies.inc({ outcome: 'confirmed' });
-        await store.finishDelivery(claimed.id, { status: 'sent', response: 'found in the recipient mailbox after an uncertain attempt' });
+        await this.record(claimed, { status: 'sent', response: 'found in the recipient mailbox after an uncertain attempt' });
         logger.info(fields, 'copy found delivered after an uncertain attempt: not sent again');
         return 'sent';
+      }
+      // A mailbox Kestrel can search but could not this time: look again later rather than append blindly.
+      if (found === undefined && transport.method === 'imap' && claimed.attempts < this.options.config.delivery.attempts) {
+        return this.finish(claimed, { kind: 'uncertain', error: 'the recipient mailbox could not be searched for the earlier attempt' }, fields);
       }
       resend = found === undefined;
     }
@@ -82,14 +92,32 @@ export class Copier {
     try {
       raw = await this.compose(claimed);
     } catch (error) {
-      return this.finish(claimed, { kind: 'permanent', error: `cannot compose the copy: ${(error as Error).message}` }, fields);
+      const reason = `cannot compose the copy: ${(error as Error).message}`;
+      return this.finish(claimed, { kind: error instanceof CannotCompose ? 'permanent' : 'temporary', error: reason }, fields);
     }
-    const outcome = await transport.send({ raw, from: this.sender, to: claimed.recipient, messageId: claimed.messageId });
+    let outcome: SendOutcome;
+    try {
+      outcome = await transport.send({ raw, from: this.sender, to: claimed.recipient, messageId: claimed.messageId });
+    } catch (error) {
+      // Transports report trouble as outcomes; one that throws may have sent the copy or not.
+      outcome = { kind: 'uncertain', error: `the transport failed: ${(error as Error).message}` };
+    }
     return this.finish(claimed, outcome, fields, resend);
   }
 
+  private async record(claimed: ClaimedDelivery, result: DeliveryResult): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.options.store.finishDelivery(claimed.id, claimed.attempts, result);
+      } catch (error) {
+        if (attempt >= RECORD_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+      }
+    }
+  }
+
   private async finish(claimed: ClaimedDelivery, outcome: SendOutcome, fields: Record<string, unknown>, resend = false): Promise<DeliverOutcome> {
-    const { store, metrics, logger, config } = this.options;
+    const { metrics, logger, config } = this.options;
     const { delivery } = config;
     let result: DeliveryResult;
     let reported: DeliverOutcome;
@@ -107,13 +135,14 @@ export class Copier {
       reported = 'retry';
       logger.warn({ ...fields, reason: outcome.error, retryInSeconds: backoff }, 'copy not delivered; it will be retried');
     } else {
-      const error = outcome.kind === 'permanent' ? outcome.error : `${outcome.error} (gave up after ${claimed.attempts} attempts)`;
+      const maybeArrived = outcome.kind === 'uncertain' ? '; it may have arrived: check the recipient mailbox before a retry' : '';
+      const error = outcome.kind === 'permanent' ? outcome.error : `${outcome.error} (gave up after ${claimed.attempts} attempts${maybeArrived})`;
       result = { status: 'failed', error };
       reported = 'failed';
       // Never dropped: the delivery stays failed on the flag, in the metric and the review UI, until an operator retries it.
       logger.error({ ...fields, reason: error }, 'copy could not be delivered: recorded as failed');
     }
-    await store.finishDelivery(claimed.id, result);
+    await this.record(claimed, result);
     metrics.copies.inc({ outcome: reported });
     return reported;
   }
@@ -125,12 +154,16 @@ export class Copier {
     if (claimed.digestId !== null) return this.composeDigestFor(claimed, claimed.digestId);
     const flagId = claimed.flagId!;
     const flag = await store.flag(flagId);
-    if (!flag) throw new Error(`flag ${flagId} no longer exists (purged?)`);
+    if (!flag) throw new CannotCompose(`flag ${flagId} no longer exists (purged?)`);
     let original: Buffer | undefined;
     if (claimed.form === 'full') {
       const sealed = await store.sealedOriginal(flagId);
-      if (!sealed) throw new Error(`flag ${flagId}: the original is no longer stored, so a full copy cannot be made`);
-      original = openOriginal(sealed, keys.original, flagId);
+      if (!sealed) throw new CannotCompose(`flag ${flagId}: the original is no longer stored, so a full copy cannot be made`);
+      try {
+        original = openOriginal(sealed, keys.original, flagId);
+      } catch (error) {
+        throw new CannotCompose((error as Error).message);
+      }
     }
     const escalationList = delivery.escalation.to;
     return composeCopy({
@@ -141,7 +174,7 @@ export class Copier {
       ...(original ? { original } : {}),
       from,
       to: claimed.recipient,
-      flagUrl: flagUrl(delivery.reviewUrl, flagId),
+      flagUrl: flagUrl(delivery.reviewUrl!, flagId),
       trustName: trust.name,
       timeZone: delivery.timeZone,
       messageId: claimed.messageId,
@@ -152,16 +185,21 @@ export class Copier {
   private async composeDigestFor(claimed: ClaimedDelivery, digestId: number): Promise<Buffer> {
     const { config, store, keys } = this.options;
     const digest = await store.digest(digestId);
-    if (!digest) throw new Error(`digest ${digestId} no longer exists`);
+    if (!digest) throw new CannotCompose(`digest ${digestId} no longer exists`);
     const flags = await store.digestFlags(digest.route, digest.periodStart, digest.periodEnd);
+    const reviewUrl = config.delivery.reviewUrl!;
+    // An academy's own address (its DSL) hears about its academy; the route's `to` about everything.
+    const route = config.routes[digest.route];
+    const ownAcademies = route && !route.to.includes(claimed.recipient) ? Object.entries(route.academies).filter(([, addresses]) => addresses.includes(claimed.recipient)).map(([academy]) => academy) : [];
+    const entries = ownAcademies.length > 0 ? flags.filter((f) => f.academies.some((a) => ownAcademies.includes(a))) : flags;
     return composeDigest({
       route: digest.route,
       periodStart: digest.periodStart,
       periodEnd: digest.periodEnd,
-      entries: flags.map((f) => ({ flagId: f.id, createdAt: f.createdAt, severity: f.severity, categories: f.categories, academies: f.academies, url: flagUrl(config.delivery.reviewUrl, f.id) })),
+      entries: entries.map((f) => ({ flagId: f.id, createdAt: f.createdAt, severity: f.severity, categories: f.categories, academies: f.academies, url: flagUrl(reviewUrl, f.id) })),
       from: config.delivery.from!,
       to: claimed.recipient,
-      listUrl: `${config.delivery.reviewUrl.replace(/\/+$/, '')}/flags`,
+      listUrl: `${reviewUrl}/flags`,
       trustName: config.trust.name,
       timeZone: config.delivery.timeZone,
       messageId: claimed.messageId,
@@ -176,15 +214,28 @@ export class Copier {
   async housekeeping(now: Date = new Date()): Promise<Array<{ id: number; attempts: number }>> {
     const { config, store, metrics, logger } = this.options;
     const { delivery } = config;
-    const expired = await store.expireLeases(delivery.uncertainResendMinutes * 60_000);
-    if (expired > 0) logger.warn({ deliveries: expired }, 'copies whose copier stopped mid-send: they will be looked for before they are sent again');
-    if (delivery.escalation.to.length > 0) {
+    // Each step on its own: a digest that cannot be made must not hold back the copies due.
+    const step = async (name: string, work: () => Promise<void>): Promise<void> => {
+      try {
+        await work();
+      } catch (error) {
+        logger.error({ step: name, err: error instanceof Error ? error.message : String(error) }, 'copier housekeeping step failed; it runs again at the next sweep');
+      }
+    };
+    await step('leases', async () => {
+      const expired = await store.expireLeases(delivery.uncertainResendMinutes * 60_000);
+      if (expired > 0) logger.warn({ deliveries: expired }, 'copies whose copier stopped mid-send: they will be looked for before they are sent again');
+    });
+    // Also with an empty list: flags that were escalating when it was emptied are closed.
+    await step('escalation', async () => {
       const escalated = await store.escalateDue(delivery.escalation.to, delivery.escalation.afterMinutes * 60_000, () => newCopyMessageId(delivery.from!));
       if (escalated.length > 0) logger.warn({ deliveries: escalated }, 'urgent flags not acknowledged in time: escalated');
-    }
-    await this.createDueDigests(now);
-    const counts = await store.unsentCounts();
-    for (const [status, count] of Object.entries(counts)) metrics.deliveries.set({ status }, count);
+    });
+    await step('digests', () => this.createDueDigests(now));
+    await step('metrics', async () => {
+      const counts = await store.unsentCounts();
+      for (const [status, count] of Object.entries(counts)) metrics.deliveries.set({ status }, count);
+    });
     return store.dueDeliveries(500);
   }
 

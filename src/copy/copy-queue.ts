@@ -30,8 +30,10 @@ export function openCopyQueue(config: KestrelConfig, redis?: RedisOptions): Copy
       // Retries here are for the store or Redis being away; delivery retries live on the delivery record.
       attempts: config.queue.attempts,
       backoff: { type: 'exponential', delay: config.queue.backoffMs },
-      removeOnComplete: { age: config.queue.keepCompletedSeconds },
-      removeOnFail: { age: 7 * 86_400 },
+      // Gone once done: a job id only has to stop two jobs for one attempt being queued at once.
+      // A finished job kept would hold its id, and the sweep could not queue that attempt again.
+      removeOnComplete: true,
+      removeOnFail: true,
     },
   });
   queue.on('error', () => {}); // callers see failures as rejected enqueues
@@ -51,7 +53,7 @@ export interface CopyWorkerOptions {
   redis?: RedisOptions;
   /** How often the sweep runs (escalations, digests, deliveries due). Default 15 s. */
   tickMs?: number;
-  /** Copies sent at once by this process. Default 4. */
+  /** Copies sent at once by this process. Default: the SMTP pool's connections, so no send waits for one past its lease. */
   concurrency?: number;
 }
 
@@ -68,7 +70,7 @@ export async function startCopyWorker(options: CopyWorkerOptions): Promise<CopyW
   const worker = new Worker<CopyJobData, DeliverOutcome>(COPY_QUEUE, (job: Job<CopyJobData, DeliverOutcome>) => copier.deliver(job.data.deliveryId), {
     connection,
     prefix: config.queue.prefix,
-    concurrency: options.concurrency ?? 4,
+    concurrency: options.concurrency ?? config.delivery.smtp?.maxConnections ?? 3,
     lockDuration: copier.leaseMs,
   });
   worker.on('error', (error) => logger.warn({ err: error.message }, 'copy worker: Redis error'));

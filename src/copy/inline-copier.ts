@@ -15,13 +15,13 @@ export interface InlineCopier {
 
 export interface InlineCopierOptions {
   tickMs?: number;
-  /** Deliveries in flight at once. */
+  /** Deliveries in flight at once. Default 3 (match the SMTP pool's connections). */
   concurrency?: number;
 }
 
 export function startInlineCopier(copier: Copier, logger: Logger, options: InlineCopierOptions = {}): InlineCopier {
   const tickMs = options.tickMs ?? 15_000;
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = options.concurrency ?? 3;
   let running: Promise<void> | null = null;
   let again = false;
   let closed = false;

@@ -33,9 +33,13 @@ function embeddedKey(dataDir: string): Buffer {
   return parseKey(readFileSync(file, 'utf8').trim(), file);
 }
 
-/** From queue.key when set (cluster mode requires it); else the embedded key under store.dataDir. */
+/**
+ * From queue.key, which every process of a cluster must share (with Redis it is required: a
+ * copier with a key of its own could not open the originals, and connectors would scan its copies
+ * as forged); else, embedded, the key under store.dataDir.
+ */
 export function copyKeys(config: Pick<KestrelConfig, 'queue' | 'store'>): CopyKeys {
-  const root = config.queue.key ? readQueueKey(config.queue) : embeddedKey(config.store.dataDir);
+  const root = config.queue.key || config.queue.redisUrl ? readQueueKey(config.queue) : embeddedKey(config.store.dataDir);
   return { header: deriveKey(root, 'copy header'), original: deriveKey(root, 'original at rest') };
 }
 

@@ -5,11 +5,13 @@
  * (the copier died mid-send) or whose server went quiet after the message was sent is
  * `uncertain`, and is reconciled against the recipient's mailbox before anything is sent again.
  */
-import type { Queryable, SqlClient } from './sql.js';
+import { toNumber, type Queryable, type SqlClient } from './sql.js';
 import type { Outbox } from './types.js';
 
-export const DELIVERY_STATUSES = ['pending', 'sending', 'uncertain', 'sent', 'failed'] as const;
+export const DELIVERY_STATUSES = ['pending', 'sending', 'uncertain', 'sent', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+/** What an operator watches: deliveries neither sent nor cancelled. */
+export type UnsentStatus = Exclude<DeliveryStatus, 'sent' | 'cancelled'>;
 
 export interface Delivery {
   id: number;
@@ -32,7 +34,10 @@ export interface Delivery {
   confirmedAt: Date | null;
 }
 
-/** A delivery this copier now holds; `previousStatus` says whether an earlier attempt's outcome is unknown. */
+/**
+ * A delivery this copier now holds; `previousStatus` says whether an earlier attempt's outcome is
+ * unknown. Its `attempts` is the claim token that finishDelivery needs.
+ */
 export interface ClaimedDelivery extends Delivery {
   previousStatus: DeliveryStatus;
 }
@@ -55,9 +60,13 @@ export interface DigestFlag {
 export interface DeliveryStore {
   /** Takes a due pending or uncertain delivery for `leaseMs`; null when it is not due or another copier holds it. */
   claimDelivery(id: number, leaseMs: number): Promise<ClaimedDelivery | null>;
-  /** Records a held delivery's outcome; a copy already confirmed in a mailbox stays sent. */
-  finishDelivery(id: number, result: DeliveryResult): Promise<void>;
-  /** A connector saw this copy in a watched mailbox: it was delivered, whatever its record said. */
+  /**
+   * Records the outcome of attempt `attempt`. It counts while no later attempt has claimed the
+   * delivery, even when its lease ran out meanwhile (a slow relay is not a dead copier); a copy
+   * already confirmed in a mailbox stays sent.
+   */
+  finishDelivery(id: number, attempt: number, result: DeliveryResult): Promise<void>;
+  /** A connector saw this copy in a watched mailbox: it was delivered. True the first time only. */
   confirmCopy(messageId: string): Promise<boolean>;
   /** Sending deliveries whose lease ran out (their copier died mid-send) become uncertain, due in `waitMs`. */
   expireLeases(waitMs: number): Promise<number>;
@@ -66,16 +75,17 @@ export interface DeliveryStore {
   delivery(id: number): Promise<Delivery | null>;
   /** Newest first; filtered by flag or status. */
   deliveries(filter?: { flagId?: number; status?: DeliveryStatus; limit?: number }): Promise<Delivery[]>;
-  /** Deliveries not yet sent, by status (sent ones are not counted: they only grow). */
-  unsentCounts(): Promise<Record<Exclude<DeliveryStatus, 'sent'>, number>>;
+  /** Deliveries neither sent nor cancelled, by status (sent ones are not counted: they only grow). */
+  unsentCounts(): Promise<Record<UnsentStatus, number>>;
   /** An operator's retry of a failed delivery: due now, with a fresh attempt budget. */
   retryDelivery(id: number): Promise<boolean>;
   sealedOriginal(flagId: number): Promise<Buffer | null>;
-  /** Someone has the flag in hand: its escalation stops. False when there is no such flag. */
+  /** Someone has the flag in hand: its escalation stops, and escalation copies not yet sent are cancelled. False when there is no such flag. */
   acknowledge(flagId: number, by: string): Promise<boolean>;
   /**
    * Urgent flags whose escalation is due: each gets a delivery to the next address of `recipients`
-   * and its next step scheduled `afterMs` later (none after the last). Returns the new deliveries.
+   * that has not had the copy (one who has is passed over at once), and its next step scheduled
+   * `afterMs` later; none after the last. Returns the new deliveries.
    */
   escalateDue(recipients: readonly string[], afterMs: number, newMessageId: () => string): Promise<number[]>;
   digest(id: number): Promise<{ route: string; periodStart: Date; periodEnd: Date } | null>;
@@ -87,10 +97,6 @@ export interface DeliveryStore {
   createDigest(route: string, start: Date, end: Date, recipients: readonly string[], newMessageId: () => string): Promise<{ digestId: number; deliveries: number[] } | null>;
 }
 
-/** int8 arrives as a number from PGlite and as a string from pg. */
-function toNumber(value: unknown): number {
-  return typeof value === 'number' ? value : Number(value);
-}
 
 type DeliveryRow = {
   id: unknown;
@@ -160,7 +166,7 @@ async function releaseOriginalIfDone(tx: Queryable, flagId: number): Promise<voi
   await tx.query(
     `DELETE FROM copy_originals o
      WHERE o.flag_id = $1
-       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = $1 AND d.status <> 'sent')
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = $1 AND d.status NOT IN ('sent', 'cancelled'))
        AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.id = $1 AND f.escalate_at IS NOT NULL)`,
     [flagId],
   );
@@ -184,22 +190,23 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
       });
     },
 
-    async finishDelivery(id, result) {
+    async finishDelivery(id, attempt, result) {
       await client.transaction(async (tx) => {
         const error = result.status === 'sent' ? null : result.error;
         const retryInMs = result.status === 'pending' || result.status === 'uncertain' ? result.retryInMs : 0;
-        // Only the holder's record counts: a confirmation may have marked it sent meanwhile.
+        // Only this attempt's holder records: not after a later attempt claimed it, nor over a
+        // confirmation (sent) or an acknowledgement (cancelled) that came meanwhile.
         const { rows } = await tx.query<{ flag_id: unknown }>(
           `UPDATE deliveries SET
-             status = $2,
-             last_error = COALESCE($3, last_error),
-             response = COALESCE($4, response),
-             due_at = now() + $5 * interval '1 millisecond',
-             sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END,
-             resent_after_uncertain = resent_after_uncertain OR $6
-           WHERE id = $1 AND status = 'sending'
+             status = $3,
+             last_error = COALESCE($4, last_error),
+             response = COALESCE($5, response),
+             due_at = now() + $6 * interval '1 millisecond',
+             sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE sent_at END,
+             resent_after_uncertain = resent_after_uncertain OR $7
+           WHERE id = $1 AND attempts = $2 AND status IN ('sending', 'uncertain')
            RETURNING flag_id`,
-          [id, result.status, error, result.status === 'sent' ? result.response : null, retryInMs, result.status === 'sent' && result.resent === true],
+          [id, attempt, result.status, error, result.status === 'sent' ? result.response : null, retryInMs, result.status === 'sent' && result.resent === true],
         );
         const flagId = rows[0]?.flag_id;
         if (flagId !== undefined && flagId !== null) await releaseOriginalIfDone(tx, toNumber(flagId));
@@ -210,11 +217,11 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
       return client.transaction(async (tx) => {
         const { rows } = await tx.query<{ flag_id: unknown }>(
           `UPDATE deliveries SET
-             confirmed_at = COALESCE(confirmed_at, now()),
-             status = CASE WHEN status = 'sent' THEN status ELSE 'sent' END,
+             confirmed_at = now(),
+             status = 'sent',
              sent_at = COALESCE(sent_at, now()),
              response = COALESCE(response, 'confirmed: seen in a watched mailbox')
-           WHERE copy_message_id = $1
+           WHERE copy_message_id = $1 AND confirmed_at IS NULL
            RETURNING flag_id`,
           [messageId],
         );
@@ -255,8 +262,8 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
     },
 
     async unsentCounts() {
-      const { rows } = await client.query<{ status: Exclude<DeliveryStatus, 'sent'>; count: unknown }>(
-        `SELECT status, count(*) AS count FROM deliveries WHERE status <> 'sent' GROUP BY status`,
+      const { rows } = await client.query<{ status: UnsentStatus; count: unknown }>(
+        `SELECT status, count(*) AS count FROM deliveries WHERE status IN ('pending', 'sending', 'uncertain', 'failed') GROUP BY status`,
       );
       const counts = { pending: 0, sending: 0, uncertain: 0, failed: 0 };
       for (const row of rows) counts[row.status] = toNumber(row.count);
@@ -279,37 +286,47 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
           'UPDATE flags SET acknowledged_at = COALESCE(acknowledged_at, now()), acknowledged_by = COALESCE(acknowledged_by, $2), escalate_at = NULL WHERE id = $1',
           [flagId, by],
         );
-        if (rowCount > 0) await releaseOriginalIfDone(tx, flagId);
-        return rowCount > 0;
+        if (rowCount === 0) return false;
+        // An escalation copy still waiting would tell its reader nobody had acknowledged the flag.
+        await tx.query(
+          `UPDATE deliveries SET status = 'cancelled', last_error = 'not sent: the flag was acknowledged first'
+           WHERE flag_id = $1 AND escalation_step IS NOT NULL AND status IN ('pending', 'uncertain', 'failed')`,
+          [flagId],
+        );
+        await releaseOriginalIfDone(tx, flagId);
+        return true;
       });
     },
 
     async escalateDue(recipients, afterMs, newMessageId) {
       return client.transaction(async (tx) => {
-        const { rows } = await tx.query<{ id: unknown; escalation_step: number }>(
-          `SELECT id, escalation_step FROM flags
+        const { rows } = await tx.query<{ id: unknown; escalation_next: number }>(
+          `SELECT id, escalation_next FROM flags
            WHERE escalate_at <= now() AND acknowledged_at IS NULL
            ORDER BY escalate_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
         );
         const created: number[] = [];
         for (const row of rows) {
           const flagId = toNumber(row.id);
-          const step = row.escalation_step;
-          const recipient = recipients[step];
-          const last = step + 1 >= recipients.length;
+          let next = row.escalation_next;
+          let delivery: number | null = null;
+          // Someone on the list who already had the copy (the monitor) is passed over at once.
+          for (; delivery === null && next < recipients.length; next++) {
+            const inserted = await tx.query<{ id: unknown }>(
+              `INSERT INTO deliveries (flag_id, recipient, routes, form, escalation_step, copy_message_id)
+               VALUES ($1, $2, ARRAY['escalation'], 'full', $3, $4) ON CONFLICT (flag_id, recipient) DO NOTHING RETURNING id`,
+              [flagId, recipients[next]!.toLowerCase(), next + 1, newMessageId()],
+            );
+            if (inserted.rows[0]) delivery = toNumber(inserted.rows[0].id);
+          }
+          const done = next >= recipients.length;
           await tx.query(
-            `UPDATE flags SET escalation_step = $2, escalate_at = CASE WHEN $3 THEN NULL ELSE now() + $4 * interval '1 millisecond' END WHERE id = $1`,
-            [flagId, step + 1, last, afterMs],
+            `UPDATE flags SET escalation_next = $2, escalate_at = CASE WHEN $3 THEN NULL ELSE now() + $4 * interval '1 millisecond' END WHERE id = $1`,
+            [flagId, next, done, afterMs],
           );
-          if (recipient === undefined) continue;
-          // Someone on the list may have had the copy already (as the monitor): they are not sent a second.
-          const inserted = await tx.query<{ id: unknown }>(
-            `INSERT INTO deliveries (flag_id, recipient, routes, form, escalation_step, copy_message_id)
-             VALUES ($1, $2, ARRAY['escalation'], 'full', $3, $4) ON CONFLICT (flag_id, recipient) DO NOTHING RETURNING id`,
-            [flagId, recipient.toLowerCase(), step + 1, newMessageId()],
-          );
-          if (inserted.rows[0]) created.push(toNumber(inserted.rows[0].id));
-          else if (last) await releaseOriginalIfDone(tx, flagId);
+          if (delivery !== null) created.push(delivery);
+          // The list is over (or was shortened in the config): the original is needed no longer for it.
+          if (done) await releaseOriginalIfDone(tx, flagId);
         }
         return created;
       });

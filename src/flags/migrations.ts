@@ -110,8 +110,9 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE flags
         ADD COLUMN acknowledged_at timestamptz,
         ADD COLUMN acknowledged_by text,
-        -- Escalation of an unacknowledged urgent flag: the next step's index and when it is due.
-        ADD COLUMN escalation_step integer NOT NULL DEFAULT 0,
+        -- Escalation of an unacknowledged urgent flag: the index in delivery.escalation.to of the
+        -- next address, and when that step is due.
+        ADD COLUMN escalation_next integer NOT NULL DEFAULT 0,
         ADD COLUMN escalate_at timestamptz;
       CREATE INDEX flags_escalate_at ON flags (escalate_at) WHERE escalate_at IS NOT NULL;
 
@@ -135,7 +136,9 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- One row per (flag, recipient) or (digest, recipient), written before the first attempt:
       -- the idempotency record that makes a copy go out once. due_at is when a pending or
-      -- uncertain delivery is next tried, and when a sending one's lease runs out.
+      -- uncertain delivery is next tried, and when a sending one's lease runs out. attempts is also
+      -- the claim token: only the holder of that attempt records its outcome. cancelled: an
+      -- escalation copy the acknowledgement of its flag made unnecessary.
       CREATE TABLE deliveries (
         id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         flag_id                bigint REFERENCES flags (id) ON DELETE CASCADE,
@@ -145,7 +148,7 @@ export const MIGRATIONS: readonly Migration[] = [
         form                   text NOT NULL CHECK (form IN ('full', 'minimised', 'digest')),
         escalation_step        integer,
         copy_message_id        text NOT NULL UNIQUE,
-        status                 text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'uncertain', 'sent', 'failed')),
+        status                 text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'uncertain', 'sent', 'failed', 'cancelled')),
         attempts               integer NOT NULL DEFAULT 0,
         due_at                 timestamptz NOT NULL DEFAULT now(),
         last_error             text,
@@ -159,7 +162,7 @@ export const MIGRATIONS: readonly Migration[] = [
         UNIQUE (digest_id, recipient)
       );
       CREATE INDEX deliveries_due ON deliveries (due_at) WHERE status IN ('pending', 'sending', 'uncertain');
-      CREATE INDEX deliveries_failed ON deliveries (created_at) WHERE status = 'failed';
+      CREATE INDEX deliveries_unsent ON deliveries (status, id) WHERE status IN ('pending', 'sending', 'uncertain', 'failed');
     `,
   },
 ];

@@ -12,6 +12,11 @@ import { lockDataDir } from './data-dir-lock.js';
 
 export type SqlRow = Record<string, unknown>;
 
+/** int8 (bigint ids, counts) arrives as a number from PGlite and as a string from pg. */
+export function toNumber(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
 export interface SqlResult<R extends SqlRow = SqlRow> {
   rows: R[];
   /** Rows inserted, updated, deleted or returned by the statement. */

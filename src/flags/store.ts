@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { PartySummary, ScanReport } from '../scan/pipeline.js';
 import type { Direction, Finding, Severity } from '../scan/types.js';
 import { migrate } from './migrations.js';
-import type { Queryable, SqlClient } from './sql.js';
+import { toNumber, type Queryable, type SqlClient } from './sql.js';
 import { createDeliveryStore, writeOutbox, type DeliveryStore } from './deliveries.js';
 import type { Checkpoint, FlagStore, Occurrence, PriorScan, RecordResult } from './types.js';
 
@@ -39,10 +39,6 @@ export interface FlagReader {
 
 export type SqlFlagStore = FlagStore & FlagReader & DeliveryStore;
 
-/** int8 arrives as a number from PGlite and as a string from pg. */
-function toNumber(value: unknown): number {
-  return typeof value === 'number' ? value : Number(value);
-}
 
 /**
  * PostgreSQL refuses NUL in text and in jsonb strings. Mail can carry one (`=00` in a

@@ -5,6 +5,7 @@
  * stage and recorded.
  */
 import type { KestrelConfig } from '../config/schema.js';
+import { QUEUE_SIZE_CAP_REASON } from '../connect/oversize.js';
 import type { FetchedMessage, JournalEnvelope } from '../connect/types.js';
 import { messageKey } from '../flags/message-key.js';
 import type { FlagStore, Occurrence, Outbox, PriorScan, RecordResult } from '../flags/types.js';
@@ -53,7 +54,6 @@ export interface ProcessResult {
   duplicate: boolean;
 }
 
-export const QUEUE_SIZE_CAP_REASON = 'over the queue size cap (queue.maxMessageBytes)';
 
 /** Records the parts the connector left behind, so the flag (and the review) shows the scan was partial. */
 function withSkippedParts(report: ScanReport, message: FetchedMessage, maxMessageBytes: number): ScanReport {

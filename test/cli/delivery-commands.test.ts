@@ -28,7 +28,7 @@ beforeAll(async () => {
     flagId = result.flagId!;
     failedDelivery = result.deliveries[1]!;
     await store.claimDelivery(failedDelivery, 60_000);
-    await store.finishDelivery(failedDelivery, { status: 'failed', error: '550 5.1.1 recipient: Recipient address rejected (RCPT TO)' });
+    await store.finishDelivery(failedDelivery, 1, { status: 'failed', error: '550 5.1.1 recipient: Recipient address rejected (RCPT TO)' });
   } finally {
     await store.close();
   }

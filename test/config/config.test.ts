@@ -276,7 +276,7 @@ log:
 
 describe('delivery config', () => {
   const trust = 'trust:\n  domains: [riverbank-trust.sch.uk]\n  academies: [{ name: Riverbank Academy, patterns: ["*@riverbank-trust.sch.uk"] }]\n';
-  const smtp = 'delivery:\n  from: "Kestrel <kestrel@riverbank-trust.sch.uk>"\n  smtp: { host: relay.riverbank-trust.sch.uk }\n';
+  const smtp = 'delivery:\n  from: "Kestrel <kestrel@riverbank-trust.sch.uk>"\n  reviewUrl: https://kestrel.riverbank-trust.sch.uk/\n  smtp: { host: relay.riverbank-trust.sch.uk }\n';
 
   it('sends nothing by default: every route has no recipients, dpo and record have no copy, ict a digest', () => {
     const config = defaultConfig();
@@ -287,7 +287,8 @@ describe('delivery config', () => {
       ict: ['digest', 0],
       record: ['none', 0],
     });
-    expect(config.delivery).toMatchObject({ reviewUrl: 'http://127.0.0.1:8080', attempts: 10, escalation: { afterMinutes: 30, to: [] }, timeZone: 'Europe/London', digest: { at: '07:00' } });
+    expect(config.delivery.reviewUrl).toBeUndefined();
+    expect(config.delivery).toMatchObject({ attempts: 10, escalation: { afterMinutes: 30, to: [] }, timeZone: 'Europe/London', digest: { at: '07:00' } });
   });
 
   it('accepts trust recipients reachable by SMTP or IMAP, with an academy DSL', () => {
@@ -299,6 +300,7 @@ describe('delivery config', () => {
     expect(config.routes['monitor']).toMatchObject({ to: ['head@riverbank-trust.sch.uk'], copy: 'full', academies: { 'Riverbank Academy': ['dsl@riverbank-trust.sch.uk'] } });
     expect(config.delivery.imap[0]!.ca).toBe(resolve('certs/ca.pem'));
     expect(config.delivery.smtp).toMatchObject({ tls: 'starttls', maxConnections: 3, timeoutSeconds: 60 });
+    expect(config.delivery.reviewUrl).toBe('https://kestrel.riverbank-trust.sch.uk');
   });
 
   it('refuses a recipient outside the trust, one with no way to be reached, an unknown academy, and a missing sender', () => {
@@ -316,7 +318,14 @@ describe('delivery config', () => {
         expect.stringMatching(/delivery\.from: copies need a sender/),
       ]),
     );
-    expect(problemsOf(() => parseConfig('k.yaml', `${trust}delivery:\n  from: kestrel@gmail.com\n`))).toEqual([expect.stringMatching(/delivery\.from: kestrel@gmail\.com is not in trust\.domains/)]);
+    expect(problemsOf(() => parseConfig('k.yaml', `${trust}delivery:\n  from: kestrel@gmail.com\n  reviewUrl: https://k.example.org\n`))).toEqual([expect.stringMatching(/delivery\.from: kestrel@gmail\.com is not in trust\.domains/)]);
+    // Without trust domains nothing could be checked: sending copies is refused.
+    expect(problemsOf(() => parseConfig('k.yaml', `${smtp}routes:\n  monitor: { categories: ["safety.*"], to: [someone@gmail.com] }\n`))).toEqual([expect.stringMatching(/trust\.domains: copies go to trust addresses only/)]);
+    expect(problemsOf(() => parseConfig('k.yaml', `${trust}delivery:\n  from: kestrel@riverbank-trust.sch.uk\n  backoffSeconds: 600\n  maxBackoffSeconds: 60\n`))).toEqual([
+      expect.stringMatching(/delivery\.reviewUrl: set the address of the review UI/),
+      expect.stringMatching(/delivery\.maxBackoffSeconds: must be at least backoffSeconds \(600\)/),
+    ]);
+    expect(problemsOf(() => parseConfig('k.yaml', `${trust}routes:\n  escalation: { categories: ["*"], copy: none }\n`))).toEqual([expect.stringMatching(/routes\.escalation: the route name "escalation" is reserved/)]);
     expect(problemsOf(() => parseConfig('k.yaml', 'delivery:\n  smtp: { host: relay.example.org, tls: none }\n'))).toEqual([expect.stringMatching(/delivery\.smtp\.tls: none is allowed only for a loopback host/)]);
     expect(problemsOf(() => parseConfig('k.yaml', 'delivery:\n  timeZone: Mars/Olympus\n  digest: { at: "7am" }\n'))).toHaveLength(2);
   });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startConnector, type ConnectorHandle } from '../../src/connect/connector.js';
-import { KESTREL_COPY_HEADER, checkKestrelCopy, kestrelCopyHeaderValue, verifyKestrelCopyHeader } from '../../src/connect/copy-guard.js';
+import { KESTREL_COPY_HEADER, carriesKestrelCopy, checkKestrelCopy, kestrelCopyHeaderValue, verifyKestrelCopyHeader } from '../../src/connect/copy-guard.js';
 import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { connectorConfig, harness, mail, silent, waitFor } from './support.js';
 
@@ -32,6 +32,53 @@ describe('the signed copy header', () => {
     expect(checkKestrelCopy(copyOf('forged', 7, randomBytes(32)), SECRET)).toEqual({ kind: 'forged' });
     expect(checkKestrelCopy(mail({ subject: 'x', headers: [`${KESTREL_COPY_HEADER}: skip me please`] }), SECRET)).toEqual({ kind: 'forged' });
     expect(checkKestrelCopy(mail({ subject: 'plain' }), SECRET)).toEqual({ kind: 'none' });
+  });
+});
+
+/** A delivery status notification returning `returned` (its header, or all of it), as relays write them. */
+function bounce(returned: Buffer, part: 'text/rfc822-headers' | 'message/rfc822'): Buffer {
+  const content = part === 'message/rfc822' ? returned : returned.subarray(0, returned.indexOf('\r\n\r\n') + 4);
+  return Buffer.concat([
+    Buffer.from(
+      [
+        'From: Mail Delivery System <MAILER-DAEMON@relay.oakfield.sch.uk>',
+        'To: kestrel@oakfield.sch.uk',
+        'Subject: Undelivered Mail Returned to Sender',
+        'Message-ID: <bounce-1@relay.oakfield.sch.uk>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'The mailbox is full.',
+        '--b',
+        'Content-Type: message/delivery-status',
+        '',
+        'Final-Recipient: rfc822; head@oakfield.sch.uk',
+        'Action: failed',
+        'Status: 5.2.2',
+        '',
+        '--b',
+        `Content-Type: ${part}`,
+        '',
+        '',
+      ].join('\r\n'),
+    ),
+    content,
+    Buffer.from('\r\n--b--\r\n'),
+  ]);
+}
+
+describe('a message carrying a copy', () => {
+  test('is recognised in a bounce, whole or headers only, and only when the copy is signed', () => {
+    const copy = copyOf('the copy', 9, SECRET);
+    expect(carriesKestrelCopy(bounce(copy, 'message/rfc822'), SECRET)).toBe(true);
+    expect(carriesKestrelCopy(bounce(copy, 'text/rfc822-headers'), SECRET)).toBe(true);
+    expect(carriesKestrelCopy(bounce(copyOf('forged', 9, randomBytes(32)), 'message/rfc822'), SECRET)).toBe(false);
+    expect(carriesKestrelCopy(bounce(mail({ subject: 'ordinary' }), 'message/rfc822'), SECRET)).toBe(false);
+    // The copy itself is not "carrying" one: its own header is the connectors' business.
+    expect(carriesKestrelCopy(copy, SECRET)).toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { openOriginal } from '../../src/copy/keys.js';
+import { copyKeys, openOriginal } from '../../src/copy/keys.js';
 import { newCopyMessageId, planDeliveries, planOutbox, senderAddress } from '../../src/copy/plan.js';
 import type { ScanReport } from '../../src/scan/pipeline.js';
 
@@ -14,6 +14,7 @@ const config = parseConfig(
     - { name: Hilltop Academy, patterns: ["*@hilltop.riverbank-trust.sch.uk"] }
 delivery:
   from: "Kestrel <kestrel@riverbank-trust.sch.uk>"
+  reviewUrl: https://kestrel.riverbank-trust.sch.uk
   smtp: { host: relay.riverbank-trust.sch.uk }
   escalation: { afterMinutes: 20, to: [deputy@riverbank-trust.sch.uk] }
 routes:
@@ -94,6 +95,16 @@ describe('planning copies', () => {
     expect(minimised.escalateAfterMs).toBeUndefined();
     expect(planOutbox(report(['ict'], 'minor'), raw, config, key)).toBeUndefined();
     expect(() => openOriginal(urgent.sealedOriginal!, randomBytes(32), 7)).toThrow('flag 7: the stored original does not open with this key');
+  });
+
+  it("takes its keys from queue.key, which a cluster's processes must share", () => {
+    const key = { value: Buffer.alloc(32, 1).toString('base64') };
+    const a = copyKeys({ queue: { ...config.queue, key }, store: config.store });
+    const b = copyKeys({ queue: { ...config.queue, key, redisUrl: 'redis://127.0.0.1:1' }, store: config.store });
+    expect(a).toEqual(b);
+    expect(a.header.equals(a.original)).toBe(false);
+    // With Redis and no key, a copier would make up its own: refused.
+    expect(() => copyKeys({ queue: { ...config.queue, redisUrl: 'redis://127.0.0.1:1' }, store: config.store })).toThrow(/^queue\.key is required in cluster mode/);
   });
 
   it('makes Message-IDs under the sender domain', () => {

@@ -67,11 +67,11 @@ describe.each([
     const held = claims.filter((c) => c !== null);
     expect(held).toHaveLength(1);
     expect(held[0]).toMatchObject({ id, status: 'sending', attempts: 1, previousStatus: 'pending' });
-    await store.finishDelivery(id, { status: 'pending', error: '451 try later', retryInMs: 60_000 });
+    await store.finishDelivery(id, 1, { status: 'pending', error: '451 try later', retryInMs: 60_000 });
     expect(await store.claimDelivery(id, 60_000)).toBeNull(); // not due for a minute
     expect(await store.delivery(id)).toMatchObject({ status: 'pending', lastError: '451 try later', attempts: 1 });
     // A second finish without holding it changes nothing.
-    await store.finishDelivery(id, { status: 'sent', response: '250 late' });
+    await store.finishDelivery(id, 1, { status: 'sent', response: '250 late' });
     expect(await store.delivery(id)).toMatchObject({ status: 'pending', response: null });
   });
 
@@ -79,15 +79,15 @@ describe.each([
     const { flagId, deliveries } = await newFlag('release', outbox(['a@trust.sch.uk', 'b@trust.sch.uk'], { sealedOriginal: Buffer.from('x') }));
     const [a, b] = deliveries as [number, number];
     await store.claimDelivery(a, 60_000);
-    await store.finishDelivery(a, { status: 'sent', response: '250 ok' });
+    await store.finishDelivery(a, 1, { status: 'sent', response: '250 ok' });
     expect(await store.sealedOriginal(flagId)).not.toBeNull();
     await store.claimDelivery(b, 60_000);
-    await store.finishDelivery(b, { status: 'failed', error: '550 no such user' });
+    await store.finishDelivery(b, 1, { status: 'failed', error: '550 no such user' });
     expect(await store.sealedOriginal(flagId)).not.toBeNull(); // an operator may retry it
     expect(await store.retryDelivery(b)).toBe(true);
     expect(await store.retryDelivery(b)).toBe(false);
     expect(await store.claimDelivery(b, 60_000)).toMatchObject({ attempts: 1, previousStatus: 'pending' });
-    await store.finishDelivery(b, { status: 'sent', response: '250 ok' });
+    await store.finishDelivery(b, 1, { status: 'sent', response: '250 ok' });
     expect(await store.sealedOriginal(flagId)).toBeNull();
     expect((await store.unsentCounts()).failed).toBe(0);
   });
@@ -102,9 +102,25 @@ describe.each([
     expect(await store.delivery(id)).toMatchObject({ status: 'uncertain' });
     expect(await store.dueDeliveries(1000)).toContainEqual({ id, attempts: 1 });
     expect(await store.confirmCopy(box.deliveries[0]!.messageId)).toBe(true);
+    expect(await store.confirmCopy(box.deliveries[0]!.messageId)).toBe(false); // seen again (moved to a folder): counted once
     expect(await store.delivery(id)).toMatchObject({ status: 'sent', confirmedAt: expect.any(Date) });
     expect(await store.claimDelivery(id, 60_000)).toBeNull();
     expect(await store.confirmCopy('<nobody@trust.sch.uk>')).toBe(false);
+  });
+
+  it("record a slow attempt's outcome after its lease ran out, but not once a later attempt holds it", async () => {
+    const { deliveries } = await newFlag('slow', outbox(['monitor@trust.sch.uk', 'dsl@trust.sch.uk']));
+    const [slow, overtaken] = deliveries as [number, number];
+    for (const id of deliveries) await store.claimDelivery(id, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await store.expireLeases(0);
+    // The slow relay answers at last: its 250 counts, so the copy is not sent again.
+    await store.finishDelivery(slow, 1, { status: 'sent', response: '250 queued' });
+    expect(await store.delivery(slow)).toMatchObject({ status: 'sent', response: '250 queued' });
+    // Here another copier took the uncertain delivery over before the first one's answer came.
+    expect(await store.claimDelivery(overtaken, 60_000)).toMatchObject({ attempts: 2, previousStatus: 'uncertain' });
+    await store.finishDelivery(overtaken, 1, { status: 'pending', error: 'late and stale', retryInMs: 0 });
+    expect(await store.delivery(overtaken)).toMatchObject({ status: 'sending', attempts: 2 });
   });
 
   it('escalate an unacknowledged urgent flag step by step, and stop when it is acknowledged', async () => {
@@ -122,12 +138,36 @@ describe.each([
       ['chair@trust.sch.uk', 2],
       ['deputy@trust.sch.uk', 1],
     ]);
+    expect(await store.sealedOriginal(flagId)).not.toBeNull(); // escalation copies still to send
 
     const { flagId: acknowledged } = await newFlag('acknowledged', outbox([], { escalateAfterMs: 0 }));
     expect(await store.acknowledge(acknowledged, 'head')).toBe(true);
     await store.escalateDue(list, 0, messageId);
     expect(await store.deliveries({ flagId: acknowledged })).toEqual([]);
     expect(await store.acknowledge(999_999_999, 'head')).toBe(false);
+  });
+
+  it('pass over someone who already had the copy in the same step, and cancel escalation copies once acknowledged', async () => {
+    const list = ['monitor@trust.sch.uk', 'deputy@trust.sch.uk', 'chair@trust.sch.uk'];
+    const { flagId } = await newFlag('pass-over', outbox(['monitor@trust.sch.uk'], { escalateAfterMs: 0, sealedOriginal: Buffer.from('x') }));
+    await store.escalateDue(list, 60_000, messageId);
+    const escalations = (await store.deliveries({ flagId })).filter((d) => d.escalationStep !== null);
+    expect(escalations.map((d) => [d.recipient, d.escalationStep, d.status])).toEqual([['deputy@trust.sch.uk', 2, 'pending']]);
+    expect(await store.acknowledge(flagId, 'head')).toBe(true);
+    expect(await store.delivery(escalations[0]!.id)).toMatchObject({ status: 'cancelled', lastError: 'not sent: the flag was acknowledged first' });
+    // The monitor's own copy still goes; once it has, nothing needs the original.
+    const monitor = (await store.deliveries({ flagId })).find((d) => d.recipient === 'monitor@trust.sch.uk')!;
+    await store.claimDelivery(monitor.id, 60_000);
+    await store.finishDelivery(monitor.id, 1, { status: 'sent', response: '250 ok' });
+    expect(await store.sealedOriginal(flagId)).toBeNull();
+    expect(await store.escalateDue(['x@trust.sch.uk'], 0, messageId)).toEqual([]);
+  });
+
+  it('close escalations when the list was shortened, releasing the original', async () => {
+    const { flagId } = await newFlag('shortened', outbox([], { escalateAfterMs: 0, sealedOriginal: Buffer.from('x') }));
+    await store.escalateDue([], 0, messageId);
+    expect(await store.sealedOriginal(flagId)).toBeNull();
+    expect(await store.escalateDue(['late@trust.sch.uk'], 0, messageId)).toEqual([]);
   });
 
   it('record a digest once per route and period, however many copiers try', async () => {

@@ -16,7 +16,7 @@ import type { SqlFlagStore } from '../../src/flags/store.js';
 import { createMetrics, type KestrelMetrics } from '../../src/ops/metrics.js';
 import { startScanWorker, type ScanWorker } from '../../src/queue/consumer.js';
 import { openQueueSink, type QueueSink } from '../../src/queue/producer.js';
-import { QUEUE_SIZE_CAP_REASON } from '../../src/queue/process-message.js';
+import { QUEUE_SIZE_CAP_REASON } from '../../src/connect/oversize.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
 import { capturingLogger, CLEAN_BODY, FLAGGED_BODY, inspect, MARKER, message, newKey, queueConfig, SENDER, settled, uniquePrefix } from './helpers.js';
 import { metricValue, waitFor } from '../helpers/wait.js';

@@ -24,6 +24,7 @@ import type { AccountConfig } from '../../config/operations-schema.js';
 import { imapClientOptions, readAccountCa } from '../../connect/client-options.js';
 import { accountCredentials } from '../../connect/credentials.js';
 import type { Logger } from '../../log.js';
+import { redactAddresses } from './redact.js';
 import type { CopyTransport, SendOutcome } from '../types.js';
 
 const DEFAULT_PORTS = { implicit: 993, starttls: 143, none: 143 } as const;
@@ -62,9 +63,13 @@ function asAccount(destination: ImapDestination, field: string): AccountConfig {
   return { ...server, id: field, folders: [folder], journal: false, pollSeconds: 60 };
 }
 
-function explain(error: ImapError): string {
+/** The server's words, without the mailbox's address or login name (servers quote them). */
+function explain(error: ImapError, destination: ImapDestination): string {
   const parts = [error.code, error.serverResponseCode && `[${error.serverResponseCode}]`, error.responseText ?? error.message].filter(Boolean);
-  return parts.join(' ');
+  return redactAddresses(parts.join(' '), [
+    [destination.address, 'recipient'],
+    [destination.user, 'user'],
+  ]);
 }
 
 interface Session {
@@ -118,16 +123,16 @@ export function createImapAppendTransport(destination: ImapDestination, logger: 
       if (problem.authenticationFailed) {
         credentials.refused();
         logger.error({ destination: field, code: problem.serverResponseCode }, `${where}: the server refused the login: check ${loginFields}`);
-        throw new SetupError(`${where} refused the login (check ${loginFields}): ${explain(problem)}`);
+        throw new SetupError(`${where} refused the login (check ${loginFields}): ${explain(problem, destination)}`);
       }
-      throw new SetupError(`${where}: cannot connect: ${explain(problem)}`);
+      throw new SetupError(`${where}: cannot connect: ${explain(problem, destination)}`);
     }
     try {
       await ensureFolder(client);
     } catch (error) {
       client.close();
       logger.error({ destination: field, code: (error as ImapError).serverResponseCode }, `${where}: cannot create the copy folder: check ${field}.folder`);
-      throw new SetupError(`${where}: cannot create the folder ${folder} (${field}.folder): ${explain(error as ImapError)}`);
+      throw new SetupError(`${where}: cannot create the folder ${folder} (${field}.folder): ${explain(error as ImapError, destination)}`);
     }
     session = { client, renewAt: login.renewAt };
     return client;
@@ -164,7 +169,7 @@ export function createImapAppendTransport(destination: ImapDestination, logger: 
     } catch (error) {
       const problem = error as ImapError;
       const fields = { destination: field, messageId, code: problem.code, status: problem.responseStatus, responseCode: problem.serverResponseCode };
-      const reason = `${where}: APPEND ${explain(problem)}`;
+      const reason = `${where}: APPEND ${explain(problem, destination)}`;
       const code = problem.serverResponseCode?.toUpperCase();
       if (problem.responseStatus === 'NO' && code === 'TRYCREATE' && retryMissingFolder) {
         await ensureFolder(client);
@@ -205,7 +210,7 @@ export function createImapAppendTransport(destination: ImapDestination, logger: 
         } catch (error) {
           // Making the folder again after [TRYCREATE] failed: the APPEND was refused, nothing stored.
           discard();
-          return { kind: 'temporary', error: `${where}: ${explain(error as ImapError)}` };
+          return { kind: 'temporary', error: `${where}: ${explain(error as ImapError, destination)}` };
         }
       });
     },
@@ -224,7 +229,7 @@ export function createImapAppendTransport(destination: ImapDestination, logger: 
             await client.mailboxClose().catch(() => undefined);
           }
         } catch (error) {
-          logger.warn({ destination: field, messageId, error: (error as Error).message }, 'cannot look for the copy in the folder');
+          logger.warn({ destination: field, messageId, error: explain(error as ImapError, destination) }, 'cannot look for the copy in the folder');
           return undefined;
         }
       });

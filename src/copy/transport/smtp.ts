@@ -25,6 +25,7 @@ import type { SmtpConfig } from '../../config/delivery-schema.js';
 import type { Logger } from '../../log.js';
 import { readSecret } from '../../queue/secret.js';
 import type { CopyTransport, OutgoingCopy, SendOutcome } from '../types.js';
+import { redactAddresses } from './redact.js';
 
 const DEFAULT_PORTS = { implicit: 465, starttls: 587, none: 25 } as const;
 
@@ -73,18 +74,10 @@ function readCa(file: string): string {
 
 /** The relay's reply without the copy's envelope addresses, which relays like to quote. */
 function redact(text: string, copy: OutgoingCopy): string {
-  let result = text;
-  for (const [address, label] of [
+  return redactAddresses(text, [
     [copy.to, 'recipient'],
     [copy.from, 'sender'],
-  ] as const) {
-    if (address !== '') result = result.replace(new RegExp(escapeRegExp(address), 'gi'), label);
-  }
-  return result;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  ]);
 }
 
 type Pool = ReturnType<typeof buildPool>;
