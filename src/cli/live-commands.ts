@@ -9,7 +9,7 @@
 import { Redis } from 'ioredis';
 import type { KestrelConfig } from '../config/schema.js';
 import { startConnector } from '../connect/connector.js';
-import { carriesKestrelCopy, type CopyGuard } from '../connect/copy-guard.js';
+import { nestedKestrelCopy, type CopyGuard } from '../connect/copy-guard.js';
 import { Copier } from '../copy/copier.js';
 import { openCopyQueue, startCopyWorker } from '../copy/copy-queue.js';
 import { startInlineCopier } from '../copy/inline-copier.js';
@@ -75,19 +75,29 @@ function copiesConfigured(config: KestrelConfig, logger: Logger): boolean {
     logger.warn('no copies are sent: delivery.from is not set, so flags are recorded for review only');
     return false;
   }
+  // Bounces of copies come back to the sender's mailbox: only a connector there sees them.
   const sender = senderAddress(from);
-  const watched = config.accounts.filter((a) => a.user.toLowerCase() === sender).map((a) => a.id);
-  // Bounces of copies come back to the sender: scanned there, each would be a flag to review.
-  if (watched.length > 0) logger.warn({ accounts: watched }, "delivery.from is a watched mailbox: bounced copies will be scanned there (they are recorded, and send no copy)");
+  if (config.accounts.length > 0 && !config.accounts.some((a) => a.user.toLowerCase() === sender)) {
+    logger.info('delivery.from is not a watched mailbox: a copy that bounces after the relay accepted it will not be recorded as failed (add it to accounts)');
+  }
   return true;
 }
 
 /** Connectors skip Kestrel's own copies, and a copy seen in a watched mailbox confirms its delivery. */
-function copyGuard(keys: CopyKeys, store: SqlFlagStore, service: Service): CopyGuard {
+function copyGuard(keys: CopyKeys, store: SqlFlagStore, service: Service, logger: Logger): CopyGuard {
   return {
     secret: keys.header,
     async seen(messageId) {
       if (await store.confirmCopy(messageId)) service.metrics.copies.inc({ outcome: 'confirmed' });
+    },
+    async bounced(bounce) {
+      // A delay notice (4.x.x) says the relay is still trying: nothing to record yet.
+      if (!bounce.status?.startsWith('5') && bounce.status !== undefined) return;
+      const reason = `bounced after the relay accepted it${bounce.status ? ` (status ${bounce.status})` : ''}${bounce.diagnostic ? `: ${bounce.diagnostic}` : ''}`;
+      const delivery = await store.bounceCopy(bounce.messageId, reason);
+      if (delivery === null) return;
+      service.metrics.copies.inc({ outcome: 'bounced' });
+      logger.error({ delivery, status: bounce.status }, 'a copy bounced: recorded as failed');
     },
   };
 }
@@ -101,7 +111,7 @@ function outboxPlanner(config: KestrelConfig, keys: CopyKeys, logger: Logger): P
   return {
     planOutbox(report, raw) {
       if (!report.flagged) return undefined;
-      if (carriesKestrelCopy(raw, keys.header)) {
+      if (nestedKestrelCopy(raw, keys.header) !== undefined) {
         logger.info({ categories: report.categories }, "flagged message carries one of Kestrel's copies (a bounce or a forward): recorded, no copy sent");
         return undefined;
       }
@@ -170,7 +180,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies }));
       const sink = await openQueueSink({ config, logger });
       service.add({ name: 'scan queue', close: () => sink.close() });
-      startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service), openRedis(config, service));
+      startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service, logger), openRedis(config, service));
     });
   }
   return serve(config, options, async (service, logger) => {
@@ -206,7 +216,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       backoffMs: config.queue.backoffMs,
     });
     logger.info({ accounts: config.accounts.length, threads: threadCount(config) }, 'embedded mode: scanning in this process');
-    startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service));
+    startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service, logger));
   });
 }
 
@@ -219,7 +229,7 @@ export async function runConnectorCommand(config: KestrelConfig, options: LiveOp
     const store = await openStore(config, logger, service);
     const sink = await openQueueSink({ config, logger });
     service.add({ name: 'scan queue', close: () => sink.close() });
-    startConnectors(config, service, logger, store, sink, copyGuard(copyKeys(config), store, service), openRedis(config, service));
+    startConnectors(config, service, logger, store, sink, copyGuard(copyKeys(config), store, service, logger), openRedis(config, service));
   });
 }
 

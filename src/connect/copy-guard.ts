@@ -2,10 +2,11 @@
  * Loop prevention: the e-safety monitor's copies of flagged mail must not be flagged again when a
  * connector watches the monitor's mailbox (or a journal records the copy). The copier signs each
  * copy with an HMAC over the flag id and the copy's Message-ID; a header without a valid signature
- * is ignored, so nobody can make mail skip scanning by adding the header themselves.
+ * is ignored, so nobody can make mail skip scanning by adding the header themselves. The same
+ * signature recognises a copy coming back inside a bounce, which fails its delivery.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { fieldValue, normaliseMessageId, parseHeader, splitEntity } from '../scan/parse/mime-header.js';
+import { fieldValue, normaliseMessageId, parseContentType, parseHeader, splitEntity } from '../scan/parse/mime-header.js';
 
 export const KESTREL_COPY_HEADER = 'X-Kestrel-Copy';
 
@@ -39,6 +40,8 @@ export interface CopyGuard {
   secret: Buffer;
   /** A verified copy is in a watched mailbox: its delivery is confirmed (see copy/copier.ts). */
   seen?(messageId: string): Promise<void>;
+  /** A bounce of a copy arrived (in the mailbox of delivery.from): a permanent one fails its delivery. */
+  bounced?(bounce: CopyBounce): Promise<void>;
 }
 
 /** Whether a raw message is one of Kestrel's own signed copies; `forged` when it carries the header without a valid signature. */
@@ -56,12 +59,11 @@ const NESTED_COPY_HEADER = /^X-Kestrel-Copy:/gim;
 const BLANK_LINE = /\r?\n\r?\n/g;
 
 /**
- * Whether the body of a message carries one of Kestrel's own copies, signed: a bounce returning
- * it (message/rfc822 or text/rfc822-headers), or a copy forwarded as an attachment. Such a
- * message is scanned and recorded like any other, but sends no copy of its own: a bounce from a
- * full mailbox would otherwise make a copy that bounces again, for ever.
+ * The Message-ID of a signed Kestrel copy carried in the body of a message: a bounce returning it
+ * (message/rfc822 or text/rfc822-headers), or a copy forwarded as an attachment. Undefined when
+ * there is none (a copy's own header is not in its body).
  */
-export function carriesKestrelCopy(raw: Buffer, secret: Buffer): boolean {
+export function nestedKestrelCopy(raw: Buffer, secret: Buffer): string | undefined {
   const text = raw.toString('latin1');
   const bodyStart = splitEntity(raw).bodyStart;
   for (const found of text.slice(bodyStart).matchAll(NESTED_COPY_HEADER)) {
@@ -71,7 +73,34 @@ export function carriesKestrelCopy(raw: Buffer, secret: Buffer): boolean {
     BLANK_LINE.lastIndex = at;
     const end = BLANK_LINE.exec(text)?.index ?? text.length;
     const block = text.slice(start + 1, end).replace(/^[\r\n]+/, '');
-    if (checkKestrelCopy(Buffer.from(`${block}\r\n\r\n`, 'latin1'), secret).kind === 'verified') return true;
+    const check = checkKestrelCopy(Buffer.from(`${block}\r\n\r\n`, 'latin1'), secret);
+    if (check.kind === 'verified') return check.messageId;
   }
-  return false;
+  return undefined;
+}
+
+/** A delivery status notification (RFC 3464) about one of Kestrel's copies. */
+export interface CopyBounce {
+  /** The bounced copy's Message-ID. */
+  messageId: string;
+  /** `5.2.2`: permanent (5) or a delay notice (4); undefined when the report gives none. */
+  status?: string;
+  /** The remote server's words, addresses replaced. */
+  diagnostic?: string;
+}
+
+const STATUS_FIELD = /^Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})/im;
+const DIAGNOSTIC_FIELD = /^Diagnostic-Code:[ \t]*(?:[\w-]+;[ \t]*)?([^\r\n]{1,300})/im;
+const ADDRESS = /[^\s<>"'@]+@[^\s<>"'@]+/g;
+
+/** A bounce report (multipart/report) returning one of Kestrel's signed copies; undefined for anything else. */
+export function kestrelCopyBounce(raw: Buffer, secret: Buffer): CopyBounce | undefined {
+  const contentType = parseContentType(fieldValue(parseHeader(splitEntity(raw).header), 'content-type'));
+  if (contentType.type !== 'multipart/report') return undefined;
+  const messageId = nestedKestrelCopy(raw, secret);
+  if (messageId === undefined) return undefined;
+  const text = raw.toString('latin1');
+  const status = STATUS_FIELD.exec(text)?.[1];
+  const diagnostic = DIAGNOSTIC_FIELD.exec(text)?.[1]?.replace(ADDRESS, '<address>').trim();
+  return { messageId, ...(status ? { status } : {}), ...(diagnostic ? { diagnostic } : {}) };
 }

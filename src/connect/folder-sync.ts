@@ -14,7 +14,7 @@ import type { AccountConfig } from '../config/operations-schema.js';
 import type { Checkpoint, CheckpointStore } from '../flags/types.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
-import { checkKestrelCopy, type CopyGuard } from './copy-guard.js';
+import { checkKestrelCopy, kestrelCopyBounce, type CopyGuard } from './copy-guard.js';
 import type { WatchedFolder } from './folders.js';
 import { fetchOversized, type FetchedSource } from './oversized-fetch.js';
 import { unwrapJournalReport } from './journal.js';
@@ -208,6 +208,15 @@ async function hand(context: FolderSyncContext, epoch: Epoch, uid: number, meta:
       // Seeing it is the proof of delivery that settles an uncertain send; without it the copier only resends later.
       await context.copyGuard.seen?.(copy.messageId).catch((error: unknown) =>
         logger.warn({ account: account.id, folder: folder.path, uid, err: error instanceof Error ? error.message : String(error) }, 'cannot record a copy as delivered'),
+      );
+      return;
+    }
+    const bounce = copy.kind === 'none' ? kestrelCopyBounce(source.raw, context.copyGuard.secret) : undefined;
+    if (bounce) {
+      // Kestrel's own copy coming back: it was scanned as the flagged original already.
+      logger.debug({ account: account.id, folder: folder.path, uid }, "skipping a bounce of Kestrel's own copy");
+      await context.copyGuard.bounced?.(bounce).catch((error: unknown) =>
+        logger.warn({ account: account.id, folder: folder.path, uid, err: error instanceof Error ? error.message : String(error) }, 'cannot record a bounced copy'),
       );
       return;
     }

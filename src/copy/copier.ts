@@ -158,17 +158,18 @@ export class Copier {
     let original: Buffer | undefined;
     if (claimed.form === 'full') {
       const sealed = await store.sealedOriginal(flagId);
-      if (!sealed) throw new CannotCompose(`flag ${flagId}: the original is no longer stored, so a full copy cannot be made`);
       try {
-        original = openOriginal(sealed, keys.original, flagId);
+        original = sealed ? openOriginal(sealed, keys.original, flagId) : undefined;
       } catch (error) {
         throw new CannotCompose((error as Error).message);
       }
+      // Released once every copy had gone: a copy that bounced later and is retried goes without it.
+      if (!original) this.options.logger.warn({ delivery: claimed.id, flag: flagId }, 'the original is no longer stored: sending the copy without it');
     }
     const escalationList = delivery.escalation.to;
     return composeCopy({
       flag,
-      form: claimed.form === 'full' ? 'full' : 'minimised',
+      form: original ? 'full' : 'minimised',
       routes: claimed.routes,
       ...(claimed.escalationStep !== null ? { escalation: { step: claimed.escalationStep, of: escalationList.length, afterMinutes: delivery.escalation.afterMinutes } } : {}),
       ...(original ? { original } : {}),

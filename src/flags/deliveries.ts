@@ -68,6 +68,11 @@ export interface DeliveryStore {
   finishDelivery(id: number, attempt: number, result: DeliveryResult): Promise<void>;
   /** A connector saw this copy in a watched mailbox: it was delivered. True the first time only. */
   confirmCopy(messageId: string): Promise<boolean>;
+  /**
+   * A bounce came back for this copy after the relay had accepted it: the delivery is failed with
+   * the reason, unless the copy was seen in a mailbox. Returns the delivery, or null.
+   */
+  bounceCopy(messageId: string, reason: string): Promise<number | null>;
   /** Sending deliveries whose lease ran out (their copier died mid-send) become uncertain, due in `waitMs`. */
   expireLeases(waitMs: number): Promise<number>;
   /** Ids of deliveries due now, oldest first, with their attempt count (for job ids). */
@@ -230,6 +235,16 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
         if (flagId !== null) await releaseOriginalIfDone(tx, toNumber(flagId));
         return true;
       });
+    },
+
+    async bounceCopy(messageId, reason) {
+      const { rows } = await client.query<{ id: unknown }>(
+        `UPDATE deliveries SET status = 'failed', last_error = $2
+         WHERE copy_message_id = $1 AND confirmed_at IS NULL AND status IN ('pending', 'sending', 'uncertain', 'sent')
+         RETURNING id`,
+        [messageId, reason],
+      );
+      return rows[0] ? toNumber(rows[0].id) : null;
     },
 
     async expireLeases(waitMs) {

@@ -26,7 +26,7 @@ export interface KestrelMetrics {
   /** Connection failures per account, including refused logins. */
   connectorErrors: Counter<'account'>;
   setConnectorState(account: string, state: ConnectorState): void;
-  /** Copy delivery attempts by outcome: sent, retry, uncertain, failed (permanent or out of attempts), confirmed (seen in a watched mailbox). */
+  /** Copy delivery attempts by outcome: sent, retry, uncertain, failed (permanent or out of attempts), confirmed (seen in a watched mailbox), bounced (a bounce came back after acceptance). */
   copies: Counter<'outcome'>;
   /** Deliveries not yet sent, by status (pending, sending, uncertain, failed): failed > 0 needs an operator. */
   deliveries: Gauge<'status'>;

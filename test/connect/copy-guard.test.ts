@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startConnector, type ConnectorHandle } from '../../src/connect/connector.js';
-import { KESTREL_COPY_HEADER, carriesKestrelCopy, checkKestrelCopy, kestrelCopyHeaderValue, verifyKestrelCopyHeader } from '../../src/connect/copy-guard.js';
+import { KESTREL_COPY_HEADER, checkKestrelCopy, kestrelCopyBounce, kestrelCopyHeaderValue, nestedKestrelCopy, verifyKestrelCopyHeader } from '../../src/connect/copy-guard.js';
 import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
+import { bounceReport as bounce } from '../helpers/bounce.js';
 import { connectorConfig, harness, mail, silent, waitFor } from './support.js';
 
 const SECRET = randomBytes(32);
@@ -35,50 +36,25 @@ describe('the signed copy header', () => {
   });
 });
 
-/** A delivery status notification returning `returned` (its header, or all of it), as relays write them. */
-function bounce(returned: Buffer, part: 'text/rfc822-headers' | 'message/rfc822'): Buffer {
-  const content = part === 'message/rfc822' ? returned : returned.subarray(0, returned.indexOf('\r\n\r\n') + 4);
-  return Buffer.concat([
-    Buffer.from(
-      [
-        'From: Mail Delivery System <MAILER-DAEMON@relay.oakfield.sch.uk>',
-        'To: kestrel@oakfield.sch.uk',
-        'Subject: Undelivered Mail Returned to Sender',
-        'Message-ID: <bounce-1@relay.oakfield.sch.uk>',
-        'MIME-Version: 1.0',
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-        '',
-        '--b',
-        'Content-Type: text/plain',
-        '',
-        'The mailbox is full.',
-        '--b',
-        'Content-Type: message/delivery-status',
-        '',
-        'Final-Recipient: rfc822; head@oakfield.sch.uk',
-        'Action: failed',
-        'Status: 5.2.2',
-        '',
-        '--b',
-        `Content-Type: ${part}`,
-        '',
-        '',
-      ].join('\r\n'),
-    ),
-    content,
-    Buffer.from('\r\n--b--\r\n'),
-  ]);
-}
-
 describe('a message carrying a copy', () => {
   test('is recognised in a bounce, whole or headers only, and only when the copy is signed', () => {
-    const copy = copyOf('the copy', 9, SECRET);
-    expect(carriesKestrelCopy(bounce(copy, 'message/rfc822'), SECRET)).toBe(true);
-    expect(carriesKestrelCopy(bounce(copy, 'text/rfc822-headers'), SECRET)).toBe(true);
-    expect(carriesKestrelCopy(bounce(copyOf('forged', 9, randomBytes(32)), 'message/rfc822'), SECRET)).toBe(false);
-    expect(carriesKestrelCopy(bounce(mail({ subject: 'ordinary' }), 'message/rfc822'), SECRET)).toBe(false);
-    // The copy itself is not "carrying" one: its own header is the connectors' business.
-    expect(carriesKestrelCopy(copy, SECRET)).toBe(false);
+    const copy = copyOf('the copy', 9, SECRET, '<copy-9@kestrel>');
+    expect(nestedKestrelCopy(bounce(copy, 'message/rfc822'), SECRET)).toBe('<copy-9@kestrel>');
+    expect(nestedKestrelCopy(bounce(copy, 'text/rfc822-headers'), SECRET)).toBe('<copy-9@kestrel>');
+    expect(nestedKestrelCopy(bounce(copyOf('forged', 9, randomBytes(32)), 'message/rfc822'), SECRET)).toBeUndefined();
+    expect(nestedKestrelCopy(bounce(mail({ subject: 'ordinary' }), 'message/rfc822'), SECRET)).toBeUndefined();
+    // The copy itself does not carry one: its own header is the connectors' business.
+    expect(nestedKestrelCopy(copy, SECRET)).toBeUndefined();
+  });
+
+  test('a bounce report names the copy, the status and the reason, without addresses', () => {
+    const copy = copyOf('the copy', 9, SECRET, '<copy-9@kestrel>');
+    expect(kestrelCopyBounce(bounce(copy, 'text/rfc822-headers'), SECRET)).toEqual({ messageId: '<copy-9@kestrel>', status: '5.2.2', diagnostic: '552 5.2.2 <<address>>: mailbox full' });
+    expect(kestrelCopyBounce(bounce(copy, 'message/rfc822', '4.4.7'), SECRET)).toMatchObject({ status: '4.4.7' });
+    // A copy forwarded as an attachment is not a bounce.
+    const forward = Buffer.concat([Buffer.from('From: head@oakfield.sch.uk\r\nSubject: Fwd\r\nContent-Type: multipart/mixed; boundary="f"\r\n\r\n--f\r\nContent-Type: message/rfc822\r\n\r\n'), copy, Buffer.from('\r\n--f--\r\n')]);
+    expect(kestrelCopyBounce(forward, SECRET)).toBeUndefined();
+    expect(nestedKestrelCopy(forward, SECRET)).toBe('<copy-9@kestrel>');
   });
 });
 

@@ -175,6 +175,15 @@ describe('copier', () => {
     expect((await r.store.deliveries({ flagId })).map((d) => d.status)).toEqual(['sent', 'sent', 'sent']);
     expect(await r.store.sealedOriginal(flagId)).toBeNull(); // nothing more will need it
     expect(await metricValue(r.metrics, 'kestrel_copies_total', { outcome: 'sent' })).toBe(3);
+
+    // A copy that bounces later and is retried goes without the original, rather than not at all.
+    const dsl = (await r.store.deliveries({ flagId })).find((d) => d.recipient === `dsl@${TRUST}`)!;
+    expect(await r.store.bounceCopy(dsl.messageId, 'bounced after the relay accepted it (status 5.2.2)')).toBe(dsl.id);
+    expect(await r.store.retryDelivery(dsl.id)).toBe(true);
+    await r.deliverDue();
+    const resent = await simpleParser(smtp.received.at(-1)!.raw);
+    expect(resent.attachments).toEqual([]);
+    expect(resent.text).toContain('The original message is not attached');
   });
 
   it('records a refused recipient as failed and raises it, without holding back the others', async () => {

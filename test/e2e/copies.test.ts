@@ -3,7 +3,8 @@
  * (smtp-server) that delivers into the monitor's Dovecot INBOX, and the connectors watching it.
  * - Embedded `kestrel run`: a message flagged in two mailboxes reaches the monitor once, with the
  *   original attached byte for byte; the connector watching the monitor's INBOX recognises the
- *   copy (no second flag) and confirms its delivery.
+ *   copy (no second flag) and confirms its delivery; a bounce of the other copy, arriving in the
+ *   sender's mailbox after the relay accepted it, fails that delivery (no new flag either).
  * - Cluster: a `kestrel copier` process SIGKILLed after the relay took two copies but before it
  *   heard back. The copy that arrived in a watched mailbox is not sent again; the one nobody can
  *   see is sent again (same Message-ID) once the dead copier's lease runs out.
@@ -30,6 +31,7 @@ import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../harness/smtp.js';
+import { bounceReport } from '../helpers/bounce.js';
 import { metricValue, waitFor } from '../helpers/wait.js';
 import { rfc822, SELF_HARM, spawnKestrel, TRUST, type KestrelProcess } from './support.js';
 
@@ -74,7 +76,7 @@ describe('copies to the monitor', () => {
     try {
       const config: KestrelConfig = parseConfig(
         join(dataDir, 'kestrel.yaml'),
-        `${TRUST}accounts:\n${account('staff-hali', 'alice')}\n${account('pupil-jdoe', 'bob')}\n${account('monitor', 'monitor', '[INBOX]')}\n` +
+        `${TRUST}accounts:\n${account('staff-hali', 'alice')}\n${account('pupil-jdoe', 'bob')}\n${account('monitor', 'monitor', '[INBOX]')}\n${account('kestrel', 'carol', '[INBOX]')}\n` +
           `store: { dataDir: ${dataDir} }\nmetrics: { listen: false }\nlog: { level: silent }\nscan: { jobs: 1 }\n${delivery('  settleSeconds: 3\n')}`,
       );
       const stop = new AbortController();
@@ -84,7 +86,7 @@ describe('copies to the monitor', () => {
       const original = rfc822(SELF_HARM);
       try {
         const metrics = await Promise.race([metricsReady, running.then(() => Promise.reject(new Error('kestrel run ended early')))]);
-        await waitFor('the connectors to watch', async () => (await metricValue(metrics, 'kestrel_connector_state', { state: 'idle' })) === 3, 60_000);
+        await waitFor('the connectors to watch', async () => (await metricValue(metrics, 'kestrel_connector_state', { state: 'idle' })) === 4, 60_000);
         await dovecot.append('bob', 'Sent', original);
         await dovecot.append('alice', 'INBOX', original);
         await waitFor('both copies sent', async () => smtp.received.length === 2, 60_000);
@@ -93,6 +95,13 @@ describe('copies to the monitor', () => {
         expect(await metricValue(metrics, 'kestrel_messages_deduplicated_total')).toBe(1);
         // The copy in the monitor's INBOX was recognised before the pipeline: not scanned, not flagged.
         expect(await metricValue(metrics, 'kestrel_messages_fetched_total', { account: 'monitor' })).toBe(0);
+
+        // On-call's mailbox turns out to be full: the bounce reaches Kestrel's own mailbox.
+        const oncallCopy = smtp.received.find((m) => m.to.includes(ONCALL))!;
+        await dovecot.append('carol', 'INBOX', bounceReport(oncallCopy.raw, 'text/rfc822-headers'));
+        await waitFor('the bounce recorded', async () => (await metricValue(metrics, 'kestrel_copies_total', { outcome: 'bounced' })) === 1, 60_000);
+        expect(await metricValue(metrics, 'kestrel_messages_fetched_total', { account: 'kestrel' })).toBe(0);
+        expect(await metricValue(metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(1);
       } finally {
         stop.abort();
         expect(await running).toBe(0);
@@ -114,8 +123,10 @@ describe('copies to the monitor', () => {
         const deliveries = await store.deliveries({ flagId: 1 });
         expect(deliveries.map((d) => [d.recipient, d.status, d.confirmedAt !== null]).sort()).toEqual([
           [HEAD, 'sent', true],
-          [ONCALL, 'sent', false],
+          [ONCALL, 'failed', false],
         ]);
+        expect(deliveries.find((d) => d.recipient === ONCALL)!.lastError).toBe('bounced after the relay accepted it (status 5.2.2): 552 5.2.2 <<address>>: mailbox full');
+        // Released once both copies had gone; a retry of the bounced one goes without it.
         expect(await store.sealedOriginal(1)).toBeNull();
       } finally {
         await store.close();
