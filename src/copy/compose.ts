@@ -166,7 +166,9 @@ function originalBlocks(request: CopyRequest, flagUrl: string): Block[] {
     request.form === 'full'
       ? [full]
       : [
-          'The original message is not attached. This route sends a minimised copy, with only what is needed to judge the concern, so that no more personal data is copied than necessary (proportionality). To read the whole message, ',
+          request.originalReleased
+            ? 'The original message is not attached: Kestrel keeps it only until every copy has gone, and this copy is being sent again after it bounced. To read the whole message, '
+            : 'The original message is not attached. This route sends a minimised copy, with only what is needed to judge the concern, so that no more personal data is copied than necessary (proportionality). To read the whole message, ',
           { link: `open flag ${id} in Kestrel`, href: flagUrl },
           '.',
         ];

@@ -170,6 +170,7 @@ export class Copier {
     return composeCopy({
       flag,
       form: original ? 'full' : 'minimised',
+      ...(claimed.form === 'full' && !original ? { originalReleased: true } : {}),
       routes: claimed.routes,
       ...(claimed.escalationStep !== null ? { escalation: { step: claimed.escalationStep, of: escalationList.length, afterMinutes: delivery.escalation.afterMinutes } } : {}),
       ...(original ? { original } : {}),

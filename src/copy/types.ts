@@ -28,6 +28,8 @@ export interface KestrelHeaders {
 export interface CopyRequest extends KestrelHeaders {
   flag: StoredFlag;
   form: CopyBodyForm;
+  /** A full copy whose original is no longer stored (a bounced copy sent again): say so rather than "this route is minimised". */
+  originalReleased?: boolean;
   /** Route names this recipient gets the copy for (`monitor`, `urgent`, ...). */
   routes: string[];
   escalation?: EscalationStep;
