@@ -78,7 +78,7 @@ function copiesConfigured(config: KestrelConfig, logger: Logger): boolean {
   // Bounces of copies come back to the sender's mailbox: only a connector there sees them.
   const sender = senderAddress(from);
   if (config.accounts.length > 0 && !config.accounts.some((a) => a.user.toLowerCase() === sender)) {
-    logger.info('delivery.from is not a watched mailbox: a copy that bounces after the relay accepted it will not be recorded as failed (add it to accounts)');
+    logger.info('delivery.from is not the login of any watched account: unless its mailbox is watched under another login, a copy that bounces after the relay accepted it will not be recorded as failed');
   }
   return true;
 }
@@ -91,10 +91,8 @@ function copyGuard(keys: CopyKeys, store: SqlFlagStore, service: Service, logger
       if (await store.confirmCopy(messageId)) service.metrics.copies.inc({ outcome: 'confirmed' });
     },
     async bounced(bounce) {
-      // A delay notice (4.x.x) says the relay is still trying: nothing to record yet.
-      if (!bounce.status?.startsWith('5') && bounce.status !== undefined) return;
-      const reason = `bounced after the relay accepted it${bounce.status ? ` (status ${bounce.status})` : ''}${bounce.diagnostic ? `: ${bounce.diagnostic}` : ''}`;
-      const delivery = await store.bounceCopy(bounce.messageId, reason);
+      const reason = `bounced after the relay accepted it (status ${bounce.status})${bounce.diagnostic ? `: ${bounce.diagnostic}` : ''}`;
+      const delivery = await store.bounceCopy(bounce.messageId, bounce.recipient, reason);
       if (delivery === null) return;
       service.metrics.copies.inc({ outcome: 'bounced' });
       logger.error({ delivery, status: bounce.status }, 'a copy bounced: recorded as failed');

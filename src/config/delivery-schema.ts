@@ -70,6 +70,7 @@ export const deliverySchema = z
     /** Where the review UI is reached; each copy links to `<reviewUrl>/flags/<id>`. Required with `from`. */
     reviewUrl: z
       .url({ protocol: /^https?$/, error: 'expected an http(s) URL like https://kestrel.trust.sch.uk' })
+      .refine((url) => !/[?#]/.test(url), { error: 'expected the review UI address without a query or fragment: flag paths are added to it' })
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
     smtp: smtpSchema.optional(),

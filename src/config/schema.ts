@@ -277,6 +277,11 @@ function checkRecipients(config: RecipientCheckInput, ctx: z.RefinementCtx): voi
     sends ||= route.to.length > 0 || Object.keys(route.academies).length > 0;
   }
   delivery.escalation.to.forEach((address, index) => check(address, ['delivery', 'escalation', 'to', index]));
+  delivery.imap.forEach((destination, index) => {
+    if (trust.domains.length > 0 && !isTrustAddress(destination.address, trust.domains)) {
+      ctx.addIssue({ code: 'custom', message: `${destination.address} is not in trust.domains: copies go only to trust addresses`, path: ['delivery', 'imap', index, 'address'] });
+    }
+  });
   sends ||= delivery.escalation.to.length > 0;
   if (sends && delivery.from === undefined) ctx.addIssue({ code: 'custom', message: 'copies need a sender: set delivery.from to a trust address', path: ['delivery', 'from'] });
   // Without trust domains no recipient could be checked: copies could leave the trust.

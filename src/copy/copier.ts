@@ -72,7 +72,7 @@ export class Copier {
     }
 
     let resend = false;
-    if (claimed.previousStatus === 'uncertain') {
+    if (claimed.maybeDelivered) {
       // An earlier attempt may have arrived: look before sending it again.
       const found = await transport.delivered(claimed.recipient, claimed.messageId).catch(() => undefined);
       if (found === true) {
@@ -82,7 +82,7 @@ export class Copier {
         return 'sent';
       }
       // A mailbox Kestrel can search but could not this time: look again later rather than append blindly.
-      if (found === undefined && transport.method === 'imap' && claimed.attempts < this.options.config.delivery.attempts) {
+      if (found === undefined && transport.method === 'imap' && claimed.attemptsSinceRetry < this.options.config.delivery.attempts) {
         return this.finish(claimed, { kind: 'uncertain', error: 'the recipient mailbox could not be searched for the earlier attempt' }, fields);
       }
       resend = found === undefined;
@@ -125,18 +125,18 @@ export class Copier {
       result = { status: 'sent', response: outcome.response, resent: resend };
       reported = 'sent';
       logger.info({ ...fields, resent: resend }, 'copy sent');
-    } else if (outcome.kind === 'uncertain' && claimed.attempts < delivery.attempts) {
+    } else if (outcome.kind === 'uncertain' && claimed.attemptsSinceRetry < delivery.attempts) {
       result = { status: 'uncertain', error: outcome.error, retryInMs: delivery.uncertainResendMinutes * 60_000 };
       reported = 'uncertain';
       logger.warn({ ...fields, reason: outcome.error }, 'copy may or may not have been accepted: it will be looked for before it is sent again');
-    } else if (outcome.kind !== 'permanent' && claimed.attempts < delivery.attempts) {
-      const backoff = Math.min(delivery.backoffSeconds * 2 ** (claimed.attempts - 1), delivery.maxBackoffSeconds);
+    } else if (outcome.kind !== 'permanent' && claimed.attemptsSinceRetry < delivery.attempts) {
+      const backoff = Math.min(delivery.backoffSeconds * 2 ** (claimed.attemptsSinceRetry - 1), delivery.maxBackoffSeconds);
       result = { status: 'pending', error: outcome.error, retryInMs: backoff * 1000 };
       reported = 'retry';
       logger.warn({ ...fields, reason: outcome.error, retryInSeconds: backoff }, 'copy not delivered; it will be retried');
     } else {
       const maybeArrived = outcome.kind === 'uncertain' ? '; it may have arrived: check the recipient mailbox before a retry' : '';
-      const error = outcome.kind === 'permanent' ? outcome.error : `${outcome.error} (gave up after ${claimed.attempts} attempts${maybeArrived})`;
+      const error = outcome.kind === 'permanent' ? outcome.error : `${outcome.error} (gave up after ${claimed.attemptsSinceRetry} attempts${maybeArrived})`;
       result = { status: 'failed', error };
       reported = 'failed';
       // Never dropped: the delivery stays failed on the flag, in the metric and the review UI, until an operator retries it.
@@ -161,7 +161,10 @@ export class Copier {
       try {
         original = sealed ? openOriginal(sealed, keys.original, flagId) : undefined;
       } catch (error) {
-        throw new CannotCompose((error as Error).message);
+        // A copier on another queue.key than the workers': every full copy would fail until it is
+        // fixed, so the copy waits (retried, then failed) and operators hear it loudly.
+        this.options.logger.error({ delivery: claimed.id, flag: flagId }, 'the stored original does not open with this queue.key: check that every process has the same key');
+        throw error;
       }
       // Released once every copy had gone: a copy that bounced later and is retried goes without it.
       if (!original) this.options.logger.warn({ delivery: claimed.id, flag: flagId }, 'the original is no longer stored: sending the copy without it');

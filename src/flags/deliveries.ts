@@ -25,7 +25,12 @@ export interface Delivery {
   escalationStep: number | null;
   messageId: string;
   status: DeliveryStatus;
+  /** Attempts ever made; also the claim token, so it never goes back. */
   attempts: number;
+  /** Attempts made since an operator last retried it: what the attempt budget counts. */
+  attemptsSinceRetry: number;
+  /** An earlier attempt may have reached the recipient: look before sending again. */
+  maybeDelivered: boolean;
   lastError: string | null;
   response: string | null;
   resentAfterUncertain: boolean;
@@ -34,13 +39,8 @@ export interface Delivery {
   confirmedAt: Date | null;
 }
 
-/**
- * A delivery this copier now holds; `previousStatus` says whether an earlier attempt's outcome is
- * unknown. Its `attempts` is the claim token that finishDelivery needs.
- */
-export interface ClaimedDelivery extends Delivery {
-  previousStatus: DeliveryStatus;
-}
+/** A delivery this copier now holds. Its `attempts` is the claim token that finishDelivery needs. */
+export type ClaimedDelivery = Delivery;
 
 /** What became of an attempt. `retryInMs` schedules the next one. */
 export type DeliveryResult =
@@ -61,18 +61,20 @@ export interface DeliveryStore {
   /** Takes a due pending or uncertain delivery for `leaseMs`; null when it is not due or another copier holds it. */
   claimDelivery(id: number, leaseMs: number): Promise<ClaimedDelivery | null>;
   /**
-   * Records the outcome of attempt `attempt`. It counts while no later attempt has claimed the
-   * delivery, even when its lease ran out meanwhile (a slow relay is not a dead copier); a copy
-   * already confirmed in a mailbox stays sent.
+   * Records the outcome of attempt `attempt`. `sent` counts whenever it comes (a slow relay is not
+   * a dead copier, and a copy that went must not be sent again); any other outcome only while no
+   * later attempt has claimed the delivery. A retry of an escalation copy whose flag was
+   * acknowledged meanwhile becomes `cancelled`.
    */
   finishDelivery(id: number, attempt: number, result: DeliveryResult): Promise<void>;
   /** A connector saw this copy in a watched mailbox: it was delivered. True the first time only. */
   confirmCopy(messageId: string): Promise<boolean>;
   /**
-   * A bounce came back for this copy after the relay had accepted it: the delivery is failed with
-   * the reason, unless the copy was seen in a mailbox. Returns the delivery, or null.
+   * A bounce came back for this copy, to this recipient, after the relay had accepted it: the
+   * delivery is failed with the reason, unless the copy was seen in a mailbox or an attempt is in
+   * flight. Returns the delivery, or null.
    */
-  bounceCopy(messageId: string, reason: string): Promise<number | null>;
+  bounceCopy(messageId: string, recipient: string, reason: string): Promise<number | null>;
   /** Sending deliveries whose lease ran out (their copier died mid-send) become uncertain, due in `waitMs`. */
   expireLeases(waitMs: number): Promise<number>;
   /** Ids of deliveries due now, oldest first, with their attempt count (for job ids). */
@@ -114,6 +116,8 @@ type DeliveryRow = {
   copy_message_id: string;
   status: DeliveryStatus;
   attempts: number;
+  retried_at_attempt: number;
+  maybe_delivered: boolean;
   last_error: string | null;
   response: string | null;
   resent_after_uncertain: boolean;
@@ -134,6 +138,8 @@ function fromRow(row: DeliveryRow): Delivery {
     messageId: row.copy_message_id,
     status: row.status,
     attempts: row.attempts,
+    attemptsSinceRetry: row.attempts - row.retried_at_attempt,
+    maybeDelivered: row.maybe_delivered,
     lastError: row.last_error,
     response: row.response,
     resentAfterUncertain: row.resent_after_uncertain,
@@ -182,17 +188,13 @@ const DUE = `(status IN ('pending', 'uncertain') AND due_at <= now())`;
 export function createDeliveryStore(client: SqlClient): DeliveryStore {
   return {
     async claimDelivery(id, leaseMs) {
-      return client.transaction(async (tx) => {
-        const { rows: before } = await tx.query<{ status: DeliveryStatus }>(`SELECT status FROM deliveries WHERE id = $1 AND ${DUE} FOR UPDATE SKIP LOCKED`, [id]);
-        const previous = before[0];
-        if (!previous) return null;
-        const { rows } = await tx.query<DeliveryRow>(
-          `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, due_at = now() + $2 * interval '1 millisecond'
-           WHERE id = $1 RETURNING *`,
-          [id, leaseMs],
-        );
-        return { ...fromRow(rows[0]!), previousStatus: previous.status };
-      });
+      // One statement: the row lock decides between copiers claiming at once.
+      const { rows } = await client.query<DeliveryRow>(
+        `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, due_at = now() + $2 * interval '1 millisecond'
+         WHERE id = $1 AND ${DUE} RETURNING *`,
+        [id, leaseMs],
+      );
+      return rows[0] ? fromRow(rows[0]) : null;
     },
 
     async finishDelivery(id, attempt, result) {
@@ -202,15 +204,21 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
         // Only this attempt's holder records: not after a later attempt claimed it, nor over a
         // confirmation (sent) or an acknowledgement (cancelled) that came meanwhile.
         const { rows } = await tx.query<{ flag_id: unknown }>(
-          `UPDATE deliveries SET
-             status = $3,
-             last_error = COALESCE($4, last_error),
-             response = COALESCE($5, response),
+          `UPDATE deliveries d SET
+             status = CASE
+               WHEN $3 IN ('pending', 'uncertain') AND d.escalation_step IS NOT NULL
+                    AND EXISTS (SELECT 1 FROM flags f WHERE f.id = d.flag_id AND f.acknowledged_at IS NOT NULL) THEN 'cancelled'
+               ELSE $3 END,
+             last_error = COALESCE($4, d.last_error),
+             response = COALESCE($5, d.response),
              due_at = now() + $6 * interval '1 millisecond',
-             sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE sent_at END,
-             resent_after_uncertain = resent_after_uncertain OR $7
-           WHERE id = $1 AND attempts = $2 AND status IN ('sending', 'uncertain')
-           RETURNING flag_id`,
+             sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE d.sent_at END,
+             resent_after_uncertain = d.resent_after_uncertain OR $7,
+             maybe_delivered = d.maybe_delivered OR $3 = 'uncertain'
+           WHERE d.id = $1 AND (
+             ($3 = 'sent' AND d.attempts >= $2 AND d.status IN ('sending', 'uncertain', 'pending', 'cancelled'))
+             OR (d.attempts = $2 AND d.status IN ('sending', 'uncertain')))
+           RETURNING d.flag_id`,
           [id, attempt, result.status, error, result.status === 'sent' ? result.response : null, retryInMs, result.status === 'sent' && result.resent === true],
         );
         const flagId = rows[0]?.flag_id;
@@ -237,19 +245,19 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
       });
     },
 
-    async bounceCopy(messageId, reason) {
+    async bounceCopy(messageId, recipient, reason) {
       const { rows } = await client.query<{ id: unknown }>(
-        `UPDATE deliveries SET status = 'failed', last_error = $2
-         WHERE copy_message_id = $1 AND confirmed_at IS NULL AND status IN ('pending', 'sending', 'uncertain', 'sent')
+        `UPDATE deliveries SET status = 'failed', last_error = $3
+         WHERE copy_message_id = $1 AND recipient = $2 AND confirmed_at IS NULL AND status IN ('pending', 'uncertain', 'sent')
          RETURNING id`,
-        [messageId, reason],
+        [messageId, recipient.toLowerCase(), reason],
       );
       return rows[0] ? toNumber(rows[0].id) : null;
     },
 
     async expireLeases(waitMs) {
       const { rowCount } = await client.query(
-        `UPDATE deliveries SET status = 'uncertain', due_at = now() + $1 * interval '1 millisecond',
+        `UPDATE deliveries SET status = 'uncertain', maybe_delivered = true, due_at = now() + $1 * interval '1 millisecond',
            last_error = 'the copier stopped while sending: the outcome is unknown'
          WHERE status = 'sending' AND due_at <= now()`,
         [waitMs],
@@ -286,7 +294,7 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
     },
 
     async retryDelivery(id) {
-      const { rowCount } = await client.query(`UPDATE deliveries SET status = 'pending', attempts = 0, due_at = now() WHERE id = $1 AND status = 'failed'`, [id]);
+      const { rowCount } = await client.query(`UPDATE deliveries SET status = 'pending', retried_at_attempt = attempts, due_at = now() WHERE id = $1 AND status = 'failed'`, [id]);
       return rowCount > 0;
     },
 
@@ -325,11 +333,16 @@ export function createDeliveryStore(client: SqlClient): DeliveryStore {
           const flagId = toNumber(row.id);
           let next = row.escalation_next;
           let delivery: number | null = null;
-          // Someone on the list who already had the copy (the monitor) is passed over at once.
+          // Someone on the list who already has the copy (the monitor) is passed over at once;
+          // one whose own copy failed is sent it again, as this step.
           for (; delivery === null && next < recipients.length; next++) {
             const inserted = await tx.query<{ id: unknown }>(
               `INSERT INTO deliveries (flag_id, recipient, routes, form, escalation_step, copy_message_id)
-               VALUES ($1, $2, ARRAY['escalation'], 'full', $3, $4) ON CONFLICT (flag_id, recipient) DO NOTHING RETURNING id`,
+               VALUES ($1, $2, ARRAY['escalation'], 'full', $3, $4)
+               ON CONFLICT (flag_id, recipient) DO UPDATE SET status = 'pending', due_at = now(), escalation_step = $3,
+                 retried_at_attempt = deliveries.attempts, routes = array_append(deliveries.routes, 'escalation')
+               WHERE deliveries.status = 'failed'
+               RETURNING id`,
               [flagId, recipients[next]!.toLowerCase(), next + 1, newMessageId()],
             );
             if (inserted.rows[0]) delivery = toNumber(inserted.rows[0].id);

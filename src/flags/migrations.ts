@@ -150,6 +150,10 @@ export const MIGRATIONS: readonly Migration[] = [
         copy_message_id        text NOT NULL UNIQUE,
         status                 text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'uncertain', 'sent', 'failed', 'cancelled')),
         attempts               integer NOT NULL DEFAULT 0,
+        -- attempts when an operator last retried it: the attempt budget counts from there.
+        retried_at_attempt     integer NOT NULL DEFAULT 0,
+        -- An attempt may have reached the recipient (it was uncertain): look before sending again.
+        maybe_delivered        boolean NOT NULL DEFAULT false,
         due_at                 timestamptz NOT NULL DEFAULT now(),
         last_error             text,
         response               text,

@@ -49,8 +49,14 @@ describe('a message carrying a copy', () => {
 
   test('a bounce report names the copy, the status and the reason, without addresses', () => {
     const copy = copyOf('the copy', 9, SECRET, '<copy-9@kestrel>');
-    expect(kestrelCopyBounce(bounce(copy, 'text/rfc822-headers'), SECRET)).toEqual({ messageId: '<copy-9@kestrel>', status: '5.2.2', diagnostic: '552 5.2.2 <<address>>: mailbox full' });
-    expect(kestrelCopyBounce(bounce(copy, 'message/rfc822', '4.4.7'), SECRET)).toMatchObject({ status: '4.4.7' });
+    expect(kestrelCopyBounce(bounce(copy, 'text/rfc822-headers'), SECRET)).toEqual({ messageId: '<copy-9@kestrel>', recipient: 'head@oakfield.sch.uk', status: '5.2.2', diagnostic: '552 5.2.2 <<address>>: mailbox full' });
+    expect(kestrelCopyBounce(bounce(copy, 'message/rfc822'), SECRET)).toMatchObject({ messageId: '<copy-9@kestrel>' });
+    // A delay notice is not a bounce; nor is a report whose returned part is some other message.
+    expect(kestrelCopyBounce(bounce(copy, 'message/rfc822', '4.4.7'), SECRET)).toBeUndefined();
+    expect(kestrelCopyBounce(bounce(mail({ subject: 'ordinary' }), 'message/rfc822'), SECRET)).toBeUndefined();
+    // A signed block pasted into a report's text is not the returned message's own header.
+    const pasted = bounce(mail({ subject: 'ordinary' }), 'message/rfc822').toString('latin1').replace('The mailbox is full.', `The mailbox is full.\r\n\r\n${copy.subarray(0, copy.indexOf('\r\n\r\n')).toString('latin1')}\r\n`);
+    expect(kestrelCopyBounce(Buffer.from(pasted, 'latin1'), SECRET)).toBeUndefined();
     // A copy forwarded as an attachment is not a bounce.
     const forward = Buffer.concat([Buffer.from('From: head@oakfield.sch.uk\r\nSubject: Fwd\r\nContent-Type: multipart/mixed; boundary="f"\r\n\r\n--f\r\nContent-Type: message/rfc822\r\n\r\n'), copy, Buffer.from('\r\n--f--\r\n')]);
     expect(kestrelCopyBounce(forward, SECRET)).toBeUndefined();
@@ -100,5 +106,15 @@ describe.skipIf(!dovecotAvailable())('loop guard on Dovecot', () => {
     await appendAll('nosecret', [copyOf('kestrel copy', 1, SECRET), mail({ subject: 'ordinary' })]);
     await waitFor(() => sink.messages.length === 2, 'both messages');
     expect(sink.subjects()).toEqual(['kestrel copy', 'ordinary']);
+  });
+});
+
+describe('looking for nested copies', () => {
+  test('takes time in proportion to the message, however many copy headers it repeats', () => {
+    const lines = Buffer.from(`${KESTREL_COPY_HEADER}: x\r\n`.repeat(200_000));
+    const hostile = Buffer.concat([Buffer.from('From: a@b.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'), lines]);
+    // 4 MB of repeated headers: the search reads a bounded number of blocks of bounded size.
+    expect(nestedKestrelCopy(hostile, SECRET)).toBeUndefined();
+    expect(kestrelCopyBounce(hostile, SECRET)).toBeUndefined();
   });
 });

@@ -178,7 +178,7 @@ describe('copier', () => {
 
     // A copy that bounces later and is retried goes without the original, rather than not at all.
     const dsl = (await r.store.deliveries({ flagId })).find((d) => d.recipient === `dsl@${TRUST}`)!;
-    expect(await r.store.bounceCopy(dsl.messageId, 'bounced after the relay accepted it (status 5.2.2)')).toBe(dsl.id);
+    expect(await r.store.bounceCopy(dsl.messageId, dsl.recipient, 'bounced after the relay accepted it (status 5.2.2)')).toBe(dsl.id);
     expect(await r.store.retryDelivery(dsl.id)).toBe(true);
     await r.deliverDue();
     const resent = await simpleParser(smtp.received.at(-1)!.raw);
@@ -304,7 +304,7 @@ describe('copier', () => {
       expect(smtp.received.some((m) => m.to.includes(`head@${TRUST}`))).toBe(false); // not by SMTP
 
       // As if the copier had died after the APPEND and before recording it.
-      await r.sql.query(`UPDATE deliveries SET status = 'uncertain', due_at = now() WHERE id = $1`, [head.id]);
+      await r.sql.query(`UPDATE deliveries SET status = 'uncertain', maybe_delivered = true, due_at = now() WHERE id = $1`, [head.id]);
       expect(await r.copier.deliver(head.id)).toBe('sent');
       expect(await r.store.delivery(head.id)).toMatchObject({ status: 'sent', response: 'found in the recipient mailbox after an uncertain attempt', resentAfterUncertain: false });
       const client = await dovecot.client('monitor');

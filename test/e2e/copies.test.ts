@@ -98,7 +98,7 @@ describe('copies to the monitor', () => {
 
         // On-call's mailbox turns out to be full: the bounce reaches Kestrel's own mailbox.
         const oncallCopy = smtp.received.find((m) => m.to.includes(ONCALL))!;
-        await dovecot.append('carol', 'INBOX', bounceReport(oncallCopy.raw, 'text/rfc822-headers'));
+        await dovecot.append('carol', 'INBOX', bounceReport(oncallCopy.raw, 'text/rfc822-headers', '5.2.2', ONCALL));
         await waitFor('the bounce recorded', async () => (await metricValue(metrics, 'kestrel_copies_total', { outcome: 'bounced' })) === 1, 60_000);
         expect(await metricValue(metrics, 'kestrel_messages_fetched_total', { account: 'kestrel' })).toBe(0);
         expect(await metricValue(metrics, 'kestrel_messages_scanned_total', { outcome: 'flagged' })).toBe(1);

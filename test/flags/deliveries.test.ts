@@ -66,13 +66,16 @@ describe.each([
     const claims = await Promise.all([store.claimDelivery(id, 60_000), second.claimDelivery(id, 60_000), store.claimDelivery(id, 60_000)]);
     const held = claims.filter((c) => c !== null);
     expect(held).toHaveLength(1);
-    expect(held[0]).toMatchObject({ id, status: 'sending', attempts: 1, previousStatus: 'pending' });
+    expect(held[0]).toMatchObject({ id, status: 'sending', attempts: 1, maybeDelivered: false });
     await store.finishDelivery(id, 1, { status: 'pending', error: '451 try later', retryInMs: 60_000 });
     expect(await store.claimDelivery(id, 60_000)).toBeNull(); // not due for a minute
     expect(await store.delivery(id)).toMatchObject({ status: 'pending', lastError: '451 try later', attempts: 1 });
-    // A second finish without holding it changes nothing.
+    // A second finish of an attempt that no longer holds it changes nothing...
+    await store.finishDelivery(id, 1, { status: 'failed', error: 'stale' });
+    expect(await store.delivery(id)).toMatchObject({ status: 'pending', lastError: '451 try later' });
+    // ...unless it says the copy went: then it went, and must not be sent again.
     await store.finishDelivery(id, 1, { status: 'sent', response: '250 late' });
-    expect(await store.delivery(id)).toMatchObject({ status: 'pending', response: null });
+    expect(await store.delivery(id)).toMatchObject({ status: 'sent', response: '250 late' });
   });
 
   it('release the original once every copy is sent, and keep it while one failed', async () => {
@@ -86,8 +89,9 @@ describe.each([
     expect(await store.sealedOriginal(flagId)).not.toBeNull(); // an operator may retry it
     expect(await store.retryDelivery(b)).toBe(true);
     expect(await store.retryDelivery(b)).toBe(false);
-    expect(await store.claimDelivery(b, 60_000)).toMatchObject({ attempts: 1, previousStatus: 'pending' });
-    await store.finishDelivery(b, 1, { status: 'sent', response: '250 ok' });
+    // The claim token keeps counting; the attempt budget starts again.
+    expect(await store.claimDelivery(b, 60_000)).toMatchObject({ attempts: 2, attemptsSinceRetry: 1 });
+    await store.finishDelivery(b, 2, { status: 'sent', response: '250 ok' });
     expect(await store.sealedOriginal(flagId)).toBeNull();
     expect((await store.unsentCounts()).failed).toBe(0);
   });
@@ -118,9 +122,18 @@ describe.each([
     await store.finishDelivery(slow, 1, { status: 'sent', response: '250 queued' });
     expect(await store.delivery(slow)).toMatchObject({ status: 'sent', response: '250 queued' });
     // Here another copier took the uncertain delivery over before the first one's answer came.
-    expect(await store.claimDelivery(overtaken, 60_000)).toMatchObject({ attempts: 2, previousStatus: 'uncertain' });
+    expect(await store.claimDelivery(overtaken, 60_000)).toMatchObject({ attempts: 2, maybeDelivered: true });
     await store.finishDelivery(overtaken, 1, { status: 'pending', error: 'late and stale', retryInMs: 0 });
     expect(await store.delivery(overtaken)).toMatchObject({ status: 'sending', attempts: 2 });
+    // An escalation copy retried after its flag was acknowledged is cancelled, not sent later.
+    const { flagId, deliveries: [monitor] } = await newFlag('ack-mid-send', outbox(['monitor@trust.sch.uk'], { escalateAfterMs: 0 }));
+    await store.escalateDue(['deputy@trust.sch.uk'], 60_000, messageId);
+    const deputy = (await store.deliveries({ flagId })).find((d) => d.recipient === 'deputy@trust.sch.uk')!;
+    await store.claimDelivery(deputy.id, 60_000);
+    await store.acknowledge(flagId, 'head');
+    await store.finishDelivery(deputy.id, 1, { status: 'pending', error: '451 try later', retryInMs: 0 });
+    expect(await store.delivery(deputy.id)).toMatchObject({ status: 'cancelled' });
+    expect(monitor).toBeDefined();
   });
 
   it('escalate an unacknowledged urgent flag step by step, and stop when it is acknowledged', async () => {
@@ -161,6 +174,15 @@ describe.each([
     await store.finishDelivery(monitor.id, 1, { status: 'sent', response: '250 ok' });
     expect(await store.sealedOriginal(flagId)).toBeNull();
     expect(await store.escalateDue(['x@trust.sch.uk'], 0, messageId)).toEqual([]);
+  });
+
+  it('send the escalation step again to someone whose own copy failed', async () => {
+    const { flagId, deliveries: [head] } = await newFlag('failed-then-escalated', outbox(['head@trust.sch.uk'], { escalateAfterMs: 0, sealedOriginal: Buffer.from('x') }));
+    await store.claimDelivery(head!, 60_000);
+    await store.finishDelivery(head!, 1, { status: 'failed', error: '550 no such user' });
+    await store.escalateDue(['head@trust.sch.uk', 'chair@trust.sch.uk'], 60_000, messageId);
+    expect(await store.delivery(head!)).toMatchObject({ status: 'pending', escalationStep: 1, attemptsSinceRetry: 0, routes: ['monitor', 'escalation'] });
+    expect((await store.deliveries({ flagId })).map((d) => d.recipient)).toEqual(['head@trust.sch.uk']);
   });
 
   it('close escalations when the list was shortened, releasing the original', async () => {

@@ -1,5 +1,5 @@
 /** A delivery status notification (RFC 3464) returning `returned`, whole or its header only, as relays write them. */
-export function bounceReport(returned: Buffer, part: 'text/rfc822-headers' | 'message/rfc822', status = '5.2.2'): Buffer {
+export function bounceReport(returned: Buffer, part: 'text/rfc822-headers' | 'message/rfc822', status = '5.2.2', recipient = 'head@oakfield.sch.uk'): Buffer {
   const content = part === 'message/rfc822' ? returned : returned.subarray(0, returned.indexOf('\r\n\r\n') + 4);
   return Buffer.concat([
     Buffer.from(
@@ -18,10 +18,10 @@ export function bounceReport(returned: Buffer, part: 'text/rfc822-headers' | 'me
         '--b',
         'Content-Type: message/delivery-status',
         '',
-        'Final-Recipient: rfc822; head@oakfield.sch.uk',
+        `Final-Recipient: rfc822; ${recipient}`,
         'Action: failed',
         `Status: ${status}`,
-        'Diagnostic-Code: smtp; 552 5.2.2 <head@oakfield.sch.uk>: mailbox full',
+        `Diagnostic-Code: smtp; 552 5.2.2 <${recipient}>: mailbox full`,
         '',
         '--b',
         `Content-Type: ${part}`,
