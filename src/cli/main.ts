@@ -23,8 +23,8 @@ Usage:
   kestrel lexicon check [options]      validate lexicons; list duplicate phrases and conflicting examples
   kestrel lexicon test [options]       run every rule's mustMatch / mustNotMatch examples
   kestrel lexicon diff --against REF DIR   flags per rule and category with the lexicons at REF vs now
-  kestrel run [options]                watch the configured mailboxes: embedded (scan in this process,
-                                       state in PGlite), or a connector and a worker with REDIS_URL
+  kestrel run [options]                watch the configured mailboxes: embedded (scan and copy in this
+                                       process, state in PGlite), or connector, worker and copier with REDIS_URL
   kestrel connector [options]          cluster: queue the mail of the mailboxes this process leases
   kestrel worker [options]             cluster: scan queued mail and record the verdicts
   kestrel copier [options]             cluster: deliver copies of flagged mail, escalate, send digests
