@@ -4,11 +4,11 @@
  * for their copies. Both derive from `queue.key`; embedded mode without one keeps a generated key
  * in `store.dataDir`, readable only by its owner.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KestrelConfig } from '../config/schema.js';
-import { deriveKey, parseKey, QUEUE_KEY_BYTES, readQueueKey } from '../queue/secret.js';
+import { deriveKey, parseKey, QUEUE_KEY_BYTES, readQueueKey, seal, unseal, UnsealError } from '../queue/secret.js';
 
 export interface CopyKeys {
   /** HMAC key for the X-Kestrel-Copy header. */
@@ -17,7 +17,7 @@ export interface CopyKeys {
   original: Buffer;
 }
 
-export const EMBEDDED_KEY_FILE = 'kestrel.key';
+const EMBEDDED_KEY_FILE = 'kestrel.key';
 
 function embeddedKey(dataDir: string): Buffer {
   const file = join(dataDir, EMBEDDED_KEY_FILE);
@@ -43,26 +43,20 @@ export function copyKeys(config: Pick<KestrelConfig, 'queue' | 'store'>): CopyKe
   return { header: deriveKey(root, 'copy header'), original: deriveKey(root, 'original at rest') };
 }
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const ORIGINAL_AAD = Buffer.from('kestrel-original:1');
 
 export function sealOriginal(raw: Buffer, key: Buffer): Buffer {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(ORIGINAL_AAD);
-  return Buffer.concat([iv, cipher.update(raw), cipher.final(), cipher.getAuthTag()]);
+  return seal(raw, key, ORIGINAL_AAD);
 }
 
 /** Throws when the sealed bytes do not authenticate under this key (a different queue.key, or damage). */
 export function openOriginal(sealed: Buffer, key: Buffer, flagId: number): Buffer {
-  if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error(`flag ${flagId}: the stored original is truncated`);
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(ORIGINAL_AAD);
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
-  } catch {
-    throw new Error(`flag ${flagId}: the stored original does not open with this key (was queue.key changed?)`);
+    return unseal(sealed, key, ORIGINAL_AAD);
+  } catch (error) {
+    if (!(error instanceof UnsealError)) throw error;
+    throw new Error(
+      error.reason === 'truncated' ? `flag ${flagId}: the stored original is truncated` : `flag ${flagId}: the stored original does not open with this key (was queue.key changed?)`,
+    );
   }
 }

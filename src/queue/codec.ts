@@ -7,11 +7,10 @@
  * plaintext is brotli(header length [u32 BE] | header JSON | raw); the additional data is
  * `kestrel-scan:1:<job id>`.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants } from 'node:zlib';
 import type { FetchedMessage } from '../connect/types.js';
-import { deriveKey } from './secret.js';
+import { deriveKey, seal, unseal, UnsealError } from './secret.js';
 
 export const JOB_FORMAT_VERSION = 1;
 
@@ -31,8 +30,6 @@ export interface JobCodec {
   decode(data: unknown, jobId: string): Promise<FetchedMessage>;
 }
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const compress = promisify(brotliCompress);
 const decompress = promisify(brotliDecompress);
 
@@ -67,26 +64,22 @@ export function jobCodec(queueKey: Buffer): JobCodec {
       const plain = await compress(frame(message), {
         params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_SIZE_HINT]: message.raw.length },
       });
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-      cipher.setAAD(additionalData(jobId));
-      const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      return { v: JOB_FORMAT_VERSION, sealed: sealed.toString('base64') };
+      return { v: JOB_FORMAT_VERSION, sealed: seal(plain, key, additionalData(jobId)).toString('base64') };
     },
 
     async decode(data, jobId) {
       if (!isJobData(data)) throw new JobDecodeError(`job ${jobId}: not a Kestrel scan job (no sealed message)`);
       if (data.v !== JOB_FORMAT_VERSION) throw new JobDecodeError(`job ${jobId}: job format ${data.v} is not supported (this worker reads format ${JOB_FORMAT_VERSION})`);
-      const sealed = Buffer.from(data.sealed, 'base64');
-      if (sealed.length < IV_BYTES + TAG_BYTES) throw new JobDecodeError(`job ${jobId}: the sealed message is truncated`);
-      const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-      decipher.setAAD(additionalData(jobId));
-      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
       let plain: Buffer;
       try {
-        plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
-      } catch {
-        throw new JobDecodeError(`job ${jobId}: the message does not authenticate (queued with a different queue.key, or altered in Redis)`);
+        plain = unseal(Buffer.from(data.sealed, 'base64'), key, additionalData(jobId));
+      } catch (error) {
+        if (!(error instanceof UnsealError)) throw error;
+        throw new JobDecodeError(
+          error.reason === 'truncated'
+            ? `job ${jobId}: the sealed message is truncated`
+            : `job ${jobId}: the message does not authenticate (queued with a different queue.key, or altered in Redis)`,
+        );
       }
       try {
         return unframe(await decompress(plain), jobId);

@@ -1,8 +1,9 @@
 /**
- * Secrets from config (`{value}`, `{file}` or `{env}`) and the queue key built from one. Errors
- * name the config field and where the secret was looked for, never the secret itself.
+ * Secrets from config (`{value}`, `{file}` or `{env}`), the queue key built from one, the keys
+ * derived from it, and the AES-256-GCM sealing they are used for. Errors name the config field and
+ * where the secret was looked for, never the secret itself.
  */
-import { hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SecretSource } from '../config/operations-schema.js';
 
@@ -67,4 +68,38 @@ export function readQueueKey(queue: { key?: SecretSource | undefined }, env: Nod
  */
 export function deriveKey(queueKey: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', queueKey, Buffer.alloc(0), `kestrel queue: ${purpose}`, QUEUE_KEY_BYTES));
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * AES-256-GCM with a random IV: `iv[12] | ciphertext | tag[16]`. The associated data binds the
+ * bytes to their use (a job id, an original), so sealed data moved elsewhere does not open.
+ */
+export function seal(plain: Buffer, key: Buffer, associatedData: Buffer): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(associatedData);
+  return Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** Sealed bytes that are too short to be sealed data, or do not authenticate (another key, or altered). */
+export class UnsealError extends Error {
+  override name = 'UnsealError';
+  constructor(readonly reason: 'truncated' | 'unauthentic') {
+    super(reason === 'truncated' ? 'the sealed data is truncated' : 'the sealed data does not authenticate');
+  }
+}
+
+export function unseal(sealed: Buffer, key: Buffer, associatedData: Buffer): Buffer {
+  if (sealed.length < IV_BYTES + TAG_BYTES) throw new UnsealError('truncated');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(associatedData);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new UnsealError('unauthentic');
+  }
 }
