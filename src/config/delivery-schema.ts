@@ -6,11 +6,12 @@
 import * as z from 'zod';
 import { LOOPBACK, nonEmpty, oauth2Schema, secretSchema } from './operations-schema.js';
 
+/** One mail address, lower case: recipients of copies, leaders' own addresses. */
 export const emailAddress = z
   .string()
   .trim()
   .toLowerCase()
-  .pipe(z.email({ error: (issue) => `expected an address like monitor@example.org, got ${JSON.stringify(issue.input)}` }));
+  .pipe(z.email({ error: (issue) => `expected an address like head@example.org, got ${JSON.stringify(issue.input)}` }));
 
 const TLS_MODES = ['implicit', 'starttls', 'none'] as const;
 

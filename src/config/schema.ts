@@ -116,7 +116,7 @@ const academySchema = z.strictObject({
 const leaderSchema = z.strictObject({
   name: z.string().trim().min(3),
   /** Addresses outside the trust domains that are really theirs (rare: a governor's own mailbox). */
-  addresses: list(z.string().trim().toLowerCase().pipe(z.email({ error: (issue) => `expected an address like head@example.org, got ${JSON.stringify(issue.input)}` }))),
+  addresses: list(emailAddress),
 });
 
 const trustSchema = z

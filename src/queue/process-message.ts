@@ -54,7 +54,6 @@ export interface ProcessResult {
   duplicate: boolean;
 }
 
-
 /** Records the parts the connector left behind, so the flag (and the review) shows the scan was partial. */
 function withSkippedParts(report: ScanReport, message: FetchedMessage, maxMessageBytes: number): ScanReport {
   const skipped = message.skippedParts ?? [];
