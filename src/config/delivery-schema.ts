@@ -3,8 +3,16 @@
  * sender, the SMTP relay or the IMAP mailboxes copies are appended to, retries, escalation of
  * unacknowledged urgent flags, and the daily digest. Who receives what is in `routes`.
  */
+import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
 import { LOOPBACK, nonEmpty, oauth2Schema, secretSchema } from './operations-schema.js';
+
+/** The one address in delivery.from (`Kestrel <kestrel@trust.sch.uk>` or bare), lower case; undefined when it is not exactly one. */
+export function senderAddressOf(from: string): string | undefined {
+  const parsed = addressparser(from, { flatten: true });
+  const address = parsed.length === 1 ? parsed[0]!.address?.toLowerCase() : undefined;
+  return address?.includes('@') ? address : undefined;
+}
 
 /** One mail address, lower case: recipients of copies, leaders' own addresses. */
 export const emailAddress = z

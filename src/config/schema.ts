@@ -7,8 +7,7 @@ import { SEVERITIES } from '../scan/types.js';
 import { domainOf, isUnderDomain } from '../directory/domains.js';
 import { addressPatternProblem } from '../directory/patterns.js';
 import { operationsSchema } from './operations-schema.js';
-import addressparser from 'nodemailer/lib/addressparser';
-import { COPY_FORMS, deliverySchema, emailAddress } from './delivery-schema.js';
+import { COPY_FORMS, deliverySchema, emailAddress, senderAddressOf } from './delivery-schema.js';
 
 export const BUILTIN_PERSONAL_DOMAINS: readonly string[] = [
   'gmail.com',
@@ -256,10 +255,11 @@ function checkRecipients(config: RecipientCheckInput, ctx: z.RefinementCtx): voi
   const { delivery, trust } = config;
   const imapAddresses = new Set(delivery.imap.map((d) => d.address));
   const academyNames = new Set(trust.academies.map((a) => a.name));
+  const requireTrust = (address: string, path: (string | number)[], rule = 'copies go only to trust addresses'): void => {
+    if (trust.domains.length > 0 && !isTrustAddress(address, trust.domains)) ctx.addIssue({ code: 'custom', message: `${address} is not in trust.domains: ${rule}`, path });
+  };
   const check = (address: string, path: (string | number)[]): void => {
-    if (trust.domains.length > 0 && !isTrustAddress(address, trust.domains)) {
-      ctx.addIssue({ code: 'custom', message: `${address} is not in trust.domains: copies go only to trust addresses`, path });
-    }
+    requireTrust(address, path);
     if (!delivery.smtp && !imapAddresses.has(address)) {
       ctx.addIssue({ code: 'custom', message: `no way to deliver to ${address}: set delivery.smtp, or list the address under delivery.imap`, path });
     }
@@ -277,20 +277,15 @@ function checkRecipients(config: RecipientCheckInput, ctx: z.RefinementCtx): voi
     sends ||= route.to.length > 0 || Object.keys(route.academies).length > 0;
   }
   delivery.escalation.to.forEach((address, index) => check(address, ['delivery', 'escalation', 'to', index]));
-  delivery.imap.forEach((destination, index) => {
-    if (trust.domains.length > 0 && !isTrustAddress(destination.address, trust.domains)) {
-      ctx.addIssue({ code: 'custom', message: `${destination.address} is not in trust.domains: copies go only to trust addresses`, path: ['delivery', 'imap', index, 'address'] });
-    }
-  });
+  delivery.imap.forEach((destination, index) => requireTrust(destination.address, ['delivery', 'imap', index, 'address']));
   sends ||= delivery.escalation.to.length > 0;
   if (sends && delivery.from === undefined) ctx.addIssue({ code: 'custom', message: 'copies need a sender: set delivery.from to a trust address', path: ['delivery', 'from'] });
   // Without trust domains no recipient could be checked: copies could leave the trust.
   if (sends && trust.domains.length === 0) ctx.addIssue({ code: 'custom', message: 'copies go to trust addresses only: list the trust\'s domains in trust.domains', path: ['trust', 'domains'] });
   if (delivery.from !== undefined) {
-    const sender = addressparser(delivery.from, { flatten: true });
-    const address = sender.length === 1 ? sender[0]!.address?.toLowerCase() : undefined;
-    if (!address || !address.includes('@')) ctx.addIssue({ code: 'custom', message: `expected one address like "Kestrel <kestrel@trust.sch.uk>", got ${JSON.stringify(delivery.from)}`, path: ['delivery', 'from'] });
-    else if (trust.domains.length > 0 && !isTrustAddress(address, trust.domains)) ctx.addIssue({ code: 'custom', message: `${address} is not in trust.domains: copies come from a trust address`, path: ['delivery', 'from'] });
+    const address = senderAddressOf(delivery.from);
+    if (address === undefined) ctx.addIssue({ code: 'custom', message: `expected one address like "Kestrel <kestrel@trust.sch.uk>", got ${JSON.stringify(delivery.from)}`, path: ['delivery', 'from'] });
+    else requireTrust(address, ['delivery', 'from'], 'copies come from a trust address');
   }
 }
 

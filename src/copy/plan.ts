@@ -5,17 +5,17 @@
  * route and a full one gets the original).
  */
 import { randomUUID } from 'node:crypto';
-import addressparser from 'nodemailer/lib/addressparser';
+import { senderAddressOf } from '../config/delivery-schema.js';
 import type { KestrelConfig } from '../config/schema.js';
 import type { Outbox, PlannedDelivery } from '../flags/types.js';
 import type { ScanReport } from '../scan/pipeline.js';
 import { sealOriginal } from './keys.js';
 
-/** The address part of delivery.from (`Kestrel <kestrel@trust.sch.uk>` or a bare address). */
+/** The address part of delivery.from, which the config check has made sure of. */
 export function senderAddress(from: string): string {
-  const [first] = addressparser(from, { flatten: true });
-  if (!first?.address) throw new Error(`delivery.from: "${from}" is not an address`);
-  return first.address.toLowerCase();
+  const address = senderAddressOf(from);
+  if (address === undefined) throw new Error(`delivery.from: "${from}" is not an address`);
+  return address;
 }
 
 /** A Message-ID under the sender's domain, fixed when the delivery is recorded. */
