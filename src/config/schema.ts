@@ -8,6 +8,8 @@ import { domainOf, isUnderDomain } from '../directory/domains.js';
 import { addressPatternProblem } from '../directory/patterns.js';
 import { operationsSchema } from './operations-schema.js';
 import { COPY_FORMS, deliverySchema, emailAddress, senderAddressOf } from './delivery-schema.js';
+import { retentionSchema } from './retention-schema.js';
+import { reviewSchema } from './review-schema.js';
 
 export const BUILTIN_PERSONAL_DOMAINS: readonly string[] = [
   'gmail.com',
@@ -316,6 +318,8 @@ export const kestrelConfigSchema = z.strictObject({
   // Given routes replace the defaults wholesale: merging would make a removed route impossible.
   routes: z.record(z.string().trim().min(1), routeSchema).default(defaultRoutes),
   delivery: deliverySchema.prefault({}),
+  review: reviewSchema.prefault({}),
+  retention: retentionSchema.prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   ...operationsSchema,
 }).superRefine(checkRecipients);

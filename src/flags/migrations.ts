@@ -169,6 +169,183 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_unsent ON deliveries (status, id) WHERE status IN ('pending', 'sending', 'uncertain', 'failed');
     `,
   },
+  {
+    version: 4,
+    name: 'review: users, sessions, outcomes, suppressions, targeted monitoring, audit log, retention',
+    sql: `
+      -- What reviewers see and filter on. subject: kept for flagged mail only, like the parties.
+      -- academies: every academy a party belongs to, so a DSL's scope is one indexed test.
+      -- group_key: near-identical flags (same categories, rules and matched words) share it.
+      ALTER TABLE flags
+        ADD COLUMN subject text,
+        ADD COLUMN academies text[] NOT NULL DEFAULT '{}',
+        ADD COLUMN group_key text,
+        ADD COLUMN status text NOT NULL DEFAULT 'new'
+          CHECK (status IN ('new', 'in_review', 'escalated', 'actioned', 'no_further_action', 'false_positive')),
+        ADD COLUMN status_changed_at timestamptz,
+        -- When the flag reached a final outcome (actioned, no further action, false positive): retention counts from here.
+        ADD COLUMN closed_at timestamptz;
+      UPDATE flags SET
+        academies = ARRAY(
+          SELECT DISTINCT a FROM (
+            SELECT from_party->>'academy' AS a
+            UNION ALL SELECT r->>'academy' FROM jsonb_array_elements(recipients) AS r
+          ) AS parties WHERE a IS NOT NULL),
+        group_key = 'flag:' || id;
+      ALTER TABLE flags ALTER COLUMN group_key SET NOT NULL;
+      CREATE INDEX flags_academies ON flags USING gin (academies);
+      CREATE INDEX flags_status ON flags (status, created_at);
+      CREATE INDEX flags_group_key ON flags (group_key, created_at);
+
+      -- A purged flag leaves its message key behind (flag_id null): the message is not flagged again
+      -- when a mailbox is resynced; the key itself goes after retention.scannedKeysDays.
+      ALTER TABLE messages DROP CONSTRAINT messages_flag_id_fkey;
+      ALTER TABLE messages ADD CONSTRAINT messages_flag_id_fkey FOREIGN KEY (flag_id) REFERENCES flags (id) ON DELETE SET NULL;
+      CREATE INDEX messages_scanned_at ON messages (scanned_at);
+
+      CREATE TABLE users (
+        id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username      text NOT NULL UNIQUE CHECK (username = lower(username)),
+        display_name  text NOT NULL,
+        email         text UNIQUE CHECK (email = lower(email)),
+        role          text NOT NULL CHECK (role IN ('monitor', 'dsl', 'dpo', 'ict_admin', 'auditor')),
+        -- A DSL sees the flags of their own academy only.
+        academy       text,
+        -- scrypt, with its parameters and salt; null for an account that signs in with OIDC only.
+        password_hash text,
+        -- issuer and subject of the OIDC identity bound to this account at its first OIDC sign-in.
+        oidc_subject  text UNIQUE,
+        failed_logins integer NOT NULL DEFAULT 0,
+        locked_until  timestamptz,
+        -- Accounts are disabled, never deleted: the audit log and outcomes keep naming them.
+        disabled_at   timestamptz,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        CHECK ((role = 'dsl') = (academy IS NOT NULL))
+      );
+
+      -- id_hash: SHA-256 of the cookie's random token, so a copy of this table opens no session.
+      CREATE TABLE sessions (
+        id_hash      text PRIMARY KEY,
+        user_id      bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf_token   text NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        last_seen_at timestamptz NOT NULL DEFAULT now(),
+        expires_at   timestamptz NOT NULL
+      );
+      CREATE INDEX sessions_user ON sessions (user_id);
+      CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+      -- The outcome history of a flag: every change of status, with who made it and why.
+      CREATE TABLE reviews (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        flag_id      bigint NOT NULL REFERENCES flags (id) ON DELETE CASCADE,
+        user_id      bigint REFERENCES users (id),
+        reviewer     text NOT NULL,
+        from_status  text NOT NULL,
+        status       text NOT NULL CHECK (status IN ('new', 'in_review', 'escalated', 'actioned', 'no_further_action', 'false_positive')),
+        -- For status escalated: to whom (000_84beb20efc1da5e6.txt 13.5).
+        escalated_to text[] NOT NULL DEFAULT '{}' CHECK (escalated_to <@ ARRAY['dsl', 'lado', 'police']::text[]),
+        note         text NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX reviews_flag_id ON reviews (flag_id, created_at);
+
+      -- A reviewer's false positive, fed back into scanning: findings of rule from sender (any
+      -- sender when null) whose matched words normalise to phrase (any words when null) are
+      -- dropped until expires_at. Never both null: switching a rule off is disableRules' job.
+      CREATE TABLE suppressions (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        rule        text NOT NULL,
+        sender      text CHECK (sender = lower(sender)),
+        phrase      text,
+        reason      text NOT NULL,
+        flag_id     bigint REFERENCES flags (id) ON DELETE SET NULL,
+        created_by  bigint REFERENCES users (id),
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        expires_at  timestamptz NOT NULL,
+        revoked_at  timestamptz,
+        revoked_by  bigint REFERENCES users (id),
+        hits        integer NOT NULL DEFAULT 0,
+        last_hit_at timestamptz,
+        CHECK (sender IS NOT NULL OR phrase IS NOT NULL),
+        CHECK (expires_at > created_at)
+      );
+      CREATE INDEX suppressions_active ON suppressions (expires_at) WHERE revoked_at IS NULL;
+
+      -- Targeted monitoring of one account (003_c7be022a1d032c68.txt 7.1-7.2): while active, its
+      -- messages are kept for review even when nothing is flagged. It ends on its own at ends_at.
+      CREATE TABLE authorisations (
+        id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account       text NOT NULL CHECK (account = lower(account)),
+        reason        text NOT NULL,
+        approver      text NOT NULL,
+        pia_reference text NOT NULL,
+        starts_at     timestamptz NOT NULL,
+        ends_at       timestamptz NOT NULL,
+        created_by    bigint REFERENCES users (id),
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        revoked_at    timestamptz,
+        revoked_by    bigint REFERENCES users (id),
+        revoke_reason text,
+        reminded_at   timestamptz,
+        CHECK (ends_at > starts_at)
+      );
+      CREATE INDEX authorisations_account ON authorisations (account, ends_at) WHERE revoked_at IS NULL;
+
+      -- A message of a monitored account, sealed (AES-256-GCM, the copy originals' key).
+      CREATE TABLE retained_messages (
+        id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        authorisation_id bigint NOT NULL REFERENCES authorisations (id) ON DELETE CASCADE,
+        message_key      text NOT NULL,
+        flag_id          bigint REFERENCES flags (id) ON DELETE SET NULL,
+        direction        text NOT NULL,
+        message_date     timestamptz,
+        sealed           bytea NOT NULL,
+        stored_at        timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (authorisation_id, message_key)
+      );
+      CREATE INDEX retained_messages_stored_at ON retained_messages (stored_at);
+
+      -- Append-only: who viewed, exported or changed what. Details never hold message content.
+      CREATE TABLE audit_log (
+        id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at       timestamptz NOT NULL DEFAULT now(),
+        actor_id bigint,
+        actor    text NOT NULL,
+        role     text,
+        action   text NOT NULL,
+        target   text,
+        details  jsonb NOT NULL DEFAULT '{}',
+        ip       text
+      );
+      CREATE INDEX audit_log_at ON audit_log (at);
+      CREATE INDEX audit_log_target ON audit_log (target, at);
+      CREATE INDEX audit_log_actor ON audit_log (actor_id, at);
+
+      -- Rows change only by the retention purge, which sets kestrel.audit_purge in its own transaction.
+      CREATE FUNCTION kestrel_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE' AND current_setting('kestrel.audit_purge', true) = 'on' THEN
+          RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'audit_log is append-only (% refused)', TG_OP;
+      END
+      $$;
+      CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION kestrel_audit_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION kestrel_audit_append_only();
+
+      -- Each run of the retention purge: what it deleted, by kind.
+      CREATE TABLE purges (
+        id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ran_at timestamptz NOT NULL DEFAULT now(),
+        actor  text NOT NULL,
+        counts jsonb NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Any constant shared by every Kestrel process: it names the lock that serialises migrations. */

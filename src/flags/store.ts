@@ -9,6 +9,14 @@ import { migrate } from './migrations.js';
 import { toNumber, type Queryable, type SqlClient } from './sql.js';
 import { createDeliveryStore, writeOutbox, type DeliveryStore } from './deliveries.js';
 import type { Checkpoint, FlagStore, Occurrence, PriorScan, RecordResult } from './types.js';
+import { createAuditLog } from './audit.js';
+import { createAuthorisationStore, type AuthorisationStore } from './authorisations.js';
+import { createRetentionStore, type RetentionStore } from './retention.js';
+import type { AuditLog } from './review-types.js';
+import { createReviewQueries, type ReviewQueries } from './reviews.js';
+import { createStatsStore, type StatsStore } from './stats.js';
+import { createSuppressionStore, type SuppressionStore } from './suppressions.js';
+import { createUserStore, type UserStore } from './users.js';
 
 /** What the store keeps of a flagged message's report (`flagged` is implied, `spread` never kept). */
 export type StoredReport = Omit<ScanReport, 'spread'>;
@@ -37,7 +45,10 @@ export interface FlagReader {
   scanFailures(limit?: number): Promise<ScanFailure[]>;
 }
 
-export type SqlFlagStore = FlagStore & FlagReader & DeliveryStore;
+/** The review side: who reviews, what they decided, what they saw (audit), and what is kept for how long. */
+export type ReviewStore = AuditLog & UserStore & ReviewQueries & SuppressionStore & AuthorisationStore & RetentionStore & StatsStore;
+
+export type SqlFlagStore = FlagStore & FlagReader & DeliveryStore & ReviewStore;
 
 
 /**
@@ -170,6 +181,13 @@ function reportFrom(row: FlagRow, findings: Finding[]): StoredReport {
 export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagStore {
   return {
     ...createDeliveryStore(client),
+    ...createAuditLog(client),
+    ...createUserStore(client),
+    ...createReviewQueries(client),
+    ...createSuppressionStore(client),
+    ...createAuthorisationStore(client),
+    ...createRetentionStore(client),
+    ...createStatsStore(client),
     migrate: () => migrate(client, logger),
 
     async checkpoint(account, folder) {
