@@ -1,5 +1,6 @@
 #!/bin/sh
-# A throw-away CA and a certificate for the demo Dovecot (host name "dovecot"), made once per volume.
+# A throw-away CA, a certificate for the demo Dovecot (host name "dovecot") and one for the review
+# UI (https://localhost:8443), made once per volume.
 set -eu
 cd /certs
 [ -f dovecot.pem ] && exit 0
@@ -8,3 +9,7 @@ openssl req -newkey rsa:2048 -nodes -subj "/CN=dovecot" -keyout dovecot.key -out
 printf 'subjectAltName=DNS:dovecot\n' > san.ext
 openssl x509 -req -in dovecot.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 365 -extfile san.ext -out dovecot.pem
 chmod 644 ca.pem dovecot.pem dovecot.key
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout review.key -out review.csr
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > review.ext
+openssl x509 -req -in review.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 365 -extfile review.ext -out review.pem
+chmod 644 review.pem review.key

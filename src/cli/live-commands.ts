@@ -2,6 +2,7 @@
  * The long-running commands that watch live mailboxes:
  * - `kestrel run`: embedded mode, one process with connectors and the pipeline in-line and state in
  *   PGlite (the small-school default); with REDIS_URL it runs a connector and a worker together;
+ *   either way it also serves the review UI (review.listen), the only way into an embedded store;
  * - `kestrel connector`: connectors feeding the scan queue (cluster mode);
  * - `kestrel worker`: scan workers taking jobs from the queue (cluster mode);
  * - `kestrel copier`: delivers the copies flags owe, from the copy queue (cluster mode).
@@ -20,6 +21,8 @@ import type { SqlFlagStore } from '../flags/store.js';
 import type { ProcessDeps } from '../queue/process-message.js';
 import type { MessageSink } from '../connect/types.js';
 import { openFlagStore } from '../flags/open.js';
+import { createScanFeedback, type ScanFeedback } from '../flags/scan-feedback.js';
+import { addReviewServer } from './review-command.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type KestrelMetrics } from '../ops/metrics.js';
 import { startScanWorker, type ScanWorker } from '../queue/consumer.js';
@@ -145,6 +148,11 @@ function queuedCopies(config: KestrelConfig, keys: CopyKeys, service: Service, l
   return { ...outboxPlanner(config, keys, logger), onDeliveries: (ids) => queue.enqueue(ids.map((id) => ({ id, attempts: 0 })), config.delivery.settleSeconds * 1000 + 100) };
 }
 
+/** Reviewers' suppressions and targeted-monitoring authorisations, applied to each scan in this process. */
+function scanFeedback(config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, logger: Logger): ScanFeedback {
+  return createScanFeedback({ store, keys, logger, routes: config.routes });
+}
+
 function addWorker(service: Service, worker: ScanWorker): void {
   service.add(worker);
   service.checks.push({ name: worker.name, check: () => worker.check() });
@@ -175,7 +183,8 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       const keys = copyKeys(config);
       const copies = queuedCopies(config, keys, service, logger);
       if (copies.planOutbox) await addCopyWorker(config, store, keys, service, logger);
-      addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies }));
+      addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies, feedback: scanFeedback(config, store, keys, logger) }));
+      await addReviewServer(service, config, store, keys, logger);
       const sink = await openQueueSink({ config, logger });
       service.add({ name: 'scan queue', close: () => sink.close() });
       startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service, logger), openRedis(config, service));
@@ -203,6 +212,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
     }
     const sink = new InlineSink({
       ...copies,
+      feedback: scanFeedback(config, store, keys, logger),
       config,
       store,
       metrics: service.metrics,
@@ -214,6 +224,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       backoffMs: config.queue.backoffMs,
     });
     logger.info({ accounts: config.accounts.length, threads: threadCount(config) }, 'embedded mode: scanning in this process');
+    await addReviewServer(service, config, store, keys, logger);
     startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service, logger));
   });
 }
@@ -237,8 +248,9 @@ export async function runWorkerCommand(config: KestrelConfig, options: LiveOptio
   requireSharedStore(config, 'worker');
   return serve(config, options, async (service, logger) => {
     const store = await openStore(config, logger, service);
-    const copies = queuedCopies(config, copyKeys(config), service, logger);
-    addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies }));
+    const keys = copyKeys(config);
+    const copies = queuedCopies(config, keys, service, logger);
+    addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies, feedback: scanFeedback(config, store, keys, logger) }));
   });
 }
 

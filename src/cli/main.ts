@@ -12,6 +12,8 @@ import { processIo, type CliIo } from './io.js';
 import { runExplain } from './explain-command.js';
 import { runConnectorCommand, runCopierCommand, runLive, runWorkerCommand } from './live-commands.js';
 import { runLexiconCheck, runLexiconDiff, runLexiconTest } from './lexicon-command.js';
+import { runReviewCommand, runUsersCommand } from './review-command.js';
+import { runPurge } from './purge-command.js';
 import { runScan } from './scan-command.js';
 
 const HELP = `kestrel: e-safety mail scanner for school trusts
@@ -31,6 +33,14 @@ Usage:
   kestrel flags ack ID [--by NAME]     acknowledge a flag: its escalation stops
   kestrel deliveries [--failed]        copies not yet delivered, with the reason (--json for tools)
   kestrel deliveries retry ID          send a failed copy again
+  kestrel review [options]             serve the review UI (review.listen, default 127.0.0.1:8025)
+  kestrel users add USERNAME --role ROLE [--academy A] [--name N] [--email E]
+                                       create a review account (the first one: --role ict_admin); the
+                                       password comes from $KESTREL_PASSWORD or is typed twice
+  kestrel users list                   review accounts, their roles and state
+  kestrel users disable|enable USERNAME   stop (and sign out) or restore an account
+  kestrel users passwd USERNAME        set a new password (signs the account out everywhere)
+  kestrel purge [--dry-run]            delete review data past its retention period (--dry-run: count only)
 
 Options:
   -c, --config FILE     kestrel.yaml to use (default: ./kestrel.yaml if present, else built-in defaults)
@@ -42,15 +52,20 @@ Options:
       --strict          eval: count also_ok labels as false flags
       --by NAME         flags ack: who acknowledges (default: $USER)
       --failed          deliveries: only the copies that could not be delivered
+      --role ROLE       users add: monitor, dsl, dpo, ict_admin or auditor
+      --academy NAME    users add: a dsl's academy (one of trust.academies)
+      --name NAME       users add: the name shown in the UI and the audit log (default: USERNAME)
+      --email ADDRESS   users add: matches the account to a trust sign-in (review.oidc)
+      --dry-run         purge: count what would be deleted, delete nothing
   -h, --help            this help
   -v, --version         Kestrel's version
 
 Environment: REDIS_URL (the queue: cluster mode) and DATABASE_URL (PostgreSQL) override the config.
-run, connector, worker and copier stop cleanly on SIGTERM or SIGINT.
+run, connector, worker, copier and review stop cleanly on SIGTERM or SIGINT.
 
 Exit status: 0 done, 1 flagged (with --fail-on-flag), 2 usage or configuration error,
-3 some messages could not be scanned (each is reported on its own line), 4 run, connector or
-worker could not start (the store, Redis or a secret is missing or refused).
+3 some messages could not be scanned (each is reported on its own line), 4 run, connector,
+worker, copier or review could not start (the store, Redis or a secret is missing or refused).
 `;
 
 function version(): string {
@@ -80,6 +95,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         against: { type: 'string' },
         by: { type: 'string' },
         failed: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        role: { type: 'string' },
+        academy: { type: 'string' },
+        name: { type: 'string' },
+        email: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -150,6 +170,19 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         if (sub === undefined) return await runDeliveries(config, { failed: values.failed ?? false, json: values.json ?? false }, io);
         if (sub === 'retry' && extra.length === 0) return await runRetryDelivery(config, { delivery }, io);
         throw new UsageError('usage: kestrel deliveries [--failed] [--json] | kestrel deliveries retry ID');
+      }
+      case 'review': {
+        if (rest.length > 0) throw new UsageError('review takes no arguments; it serves the UI at review.listen');
+        return await runReviewCommand(withEnvironment(loadConfig(values.config)));
+      }
+      case 'purge': {
+        if (rest.length > 0) throw new UsageError('usage: kestrel purge [--dry-run]');
+        return await runPurge(withEnvironment(loadConfig(values.config)), { dryRun: values['dry-run'] ?? false }, io);
+      }
+      case 'users': {
+        const [sub, username, ...extra] = rest;
+        const { role, academy, name, email } = values;
+        return await runUsersCommand(withEnvironment(loadConfig(values.config)), { sub, username, extra, role, academy, name, email }, io);
       }
       case undefined:
         io.stderr.write(HELP);

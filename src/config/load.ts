@@ -63,6 +63,7 @@ function resolvePaths(config: KestrelConfig, folder: string): KestrelConfig {
   const { directoryCsv } = config.trust;
   const key = resolveSecret(config.queue.key, folder);
   const { smtp } = config.delivery;
+  const { tls, oidc } = config.review;
   return {
     ...config,
     trust: { ...config.trust, ...(directoryCsv === undefined ? {} : { directoryCsv: resolve(folder, directoryCsv) }) },
@@ -75,6 +76,11 @@ function resolvePaths(config: KestrelConfig, folder: string): KestrelConfig {
     },
     queue: { ...config.queue, ...(key ? { key } : {}) },
     store: { ...config.store, dataDir: resolve(folder, config.store.dataDir) },
+    review: {
+      ...config.review,
+      ...(tls ? { tls: { cert: resolve(folder, tls.cert), key: resolve(folder, tls.key) } } : {}),
+      ...(oidc ? { oidc: { ...oidc, clientSecret: resolveSecret(oidc.clientSecret, folder)! } } : {}),
+    },
   };
 }
 

@@ -1,7 +1,52 @@
 /** Config for the review UI (`kestrel review`, and `kestrel run` in embedded mode). */
 import * as z from 'zod';
+import { LOOPBACK, nonEmpty, secretSchema } from './operations-schema.js';
 
-export const reviewSchema = z.strictObject({
-  /** host:port the UI listens on; false: `kestrel run` serves no UI. Loopback by default: put a TLS proxy in front, or set tls. */
-  listen: z.union([z.literal(false), z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:8025' })]).default('127.0.0.1:8025'),
-});
+/** The host of a URL, without IPv6 brackets (URL keeps them). */
+const hostOf = (url: string): string => new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+const oidcSchema = z
+  .strictObject({
+    /** The issuer's URL, e.g. https://login.microsoftonline.com/<tenant>/v2.0 or https://accounts.google.com. */
+    issuer: httpUrl,
+    clientId: nonEmpty,
+    clientSecret: secretSchema,
+    /** The sign-in button's text. */
+    label: nonEmpty.default('Sign in with your trust account'),
+    /**
+     * The ID token claim holding the address that matches a Kestrel account's email. `email` must
+     * come with `email_verified: true`; name another claim (Entra: `preferred_username`) only for
+     * a single-tenant issuer that the trust administers.
+     */
+    emailClaim: nonEmpty.default('email'),
+  })
+  .refine((o) => o.issuer.startsWith('https:') || LOOPBACK.has(hostOf(o.issuer)), { error: 'the issuer must use https (http only on loopback, for tests)', path: ['issuer'] });
+
+export const reviewSchema = z
+  .strictObject({
+    /** host:port the UI listens on; false: `kestrel run` serves no UI. Loopback by default: put a TLS proxy in front, or set tls. */
+    listen: z.union([z.literal(false), z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:8025' })]).default('127.0.0.1:8025'),
+    /**
+     * The address reviewers open, when it is not http://<listen> (a TLS proxy in front): used for
+     * the OIDC redirect, the sign-in form's origin check, and the Secure flag of the session cookie.
+     */
+    publicUrl: httpUrl.transform((url) => url.replace(/\/+$/, '')).optional(),
+    /** Serve HTTPS directly: PEM files, absolute once loaded. */
+    tls: z.strictObject({ cert: nonEmpty, key: nonEmpty }).optional(),
+    /** Behind a reverse proxy: take the client's address from X-Forwarded-For (sign-in rate limit, audit log). */
+    trustProxy: z.boolean().default(false),
+    /** A session ends after this long without a request. */
+    sessionIdleMinutes: z.number().int().min(5).max(24 * 60).default(30),
+    /** And this long after sign-in, however busy. */
+    sessionMaxHours: z.number().int().min(1).max(24 * 7).default(12),
+    /** Sign-in with the trust's identity provider (Microsoft Entra, Google), beside local passwords. */
+    oidc: oidcSchema.optional(),
+  })
+  .refine((r) => r.listen === false || r.tls !== undefined || r.publicUrl?.startsWith('https:') || LOOPBACK.has(r.listen.slice(0, r.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1')), {
+    error: 'the review UI would serve passwords and sessions in clear beyond this machine: set tls, or a https publicUrl for the TLS proxy in front of it, or listen on loopback',
+    path: ['listen'],
+  });
+
+export type ReviewConfig = z.output<typeof reviewSchema>;

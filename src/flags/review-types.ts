@@ -131,6 +131,8 @@ export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
 export interface AuditQuery {
   actorId?: number;
+  /** Exact actor name: a username, or `kestrel` for the system's own jobs. */
+  actor?: string;
   action?: string;
   /** Exact target, e.g. `flag:12`. */
   target?: string;

@@ -1,7 +1,24 @@
 /** The review side of flags: scoped lists with filters and grouping, outcomes and their history, per-rule precision. */
-import type { StoredFlag } from './store.js';
-import type { FlagFilter, FlagList, FlagScope, FlagStatus, OutcomeInput, Page, ReviewEntry, Reviewer } from './review-types.js';
-import type { SqlClient } from './sql.js';
+import type { PartySummary } from '../scan/pipeline.js';
+import { SEVERITIES, type Direction, type Severity } from '../scan/types.js';
+import { createDeliveryStore } from './deliveries.js';
+import type { FlagReader, StoredFlag } from './store.js';
+import {
+  CLOSED_STATUSES,
+  ESCALATION_TARGETS,
+  FLAG_STATUSES,
+  type EscalationTarget,
+  type FlagFilter,
+  type FlagList,
+  type FlagListItem,
+  type FlagScope,
+  type FlagStatus,
+  type OutcomeInput,
+  type Page,
+  type ReviewEntry,
+  type Reviewer,
+} from './review-types.js';
+import { toNumber, type Queryable, type SqlClient } from './sql.js';
 
 /** A flag as a reviewer sees it: the stored flag with its review state. */
 export interface ReviewFlag extends StoredFlag {
@@ -32,9 +49,21 @@ export interface RulePrecision {
 
 /** Thrown for an outcome the workflow does not allow (the message says why, for the reviewer). */
 export class OutcomeError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The form field at fault (`status`, `note`, `escalatedTo`), when one is. */
+    readonly field?: 'status' | 'note' | 'escalatedTo',
+  ) {
     super(message);
     this.name = 'OutcomeError';
+  }
+}
+
+/** The flag of an outcome does not exist or is outside the reviewer's scope (a page answers 404). */
+export class FlagNotFoundError extends Error {
+  constructor(flagId: number) {
+    super(`flag ${flagId} does not exist or is outside your scope`);
+    this.name = 'FlagNotFoundError';
   }
 }
 
@@ -44,24 +73,380 @@ export interface ReviewQueries {
   reviewFlag(flagId: number, scope: FlagScope): Promise<ReviewFlag | null>;
   /** Oldest first. */
   flagReviews(flagId: number): Promise<ReviewEntry[]>;
-  /** Records an outcome and acknowledges the flag (its escalation stops). Throws OutcomeError when not allowed. */
+  /**
+   * Records an outcome and acknowledges the flag (its escalation stops). Throws OutcomeError when
+   * not allowed, FlagNotFoundError when the flag is gone or outside the scope.
+   */
   recordOutcome(flagId: number, scope: FlagScope, reviewer: Reviewer, outcome: OutcomeInput): Promise<ReviewEntry>;
   /** The same outcome for every flag of the group in scope that is not closed; returns their ids. */
   recordGroupOutcome(groupKey: string, scope: FlagScope, reviewer: Reviewer, outcome: OutcomeInput): Promise<number[]>;
-  /** Per rule overall (academy null) and per rule and academy, over flags created since `since`. */
+  /**
+   * Per rule overall (academy null) and per rule and academy, over flags created since `since`;
+   * ordered by rule, the overall row first, then academies by name.
+   */
   rulePrecision(scope: FlagScope, since?: Date): Promise<RulePrecision[]>;
 }
 
-export function createReviewQueries(_client: SqlClient): ReviewQueries {
-  const pending = (): never => {
-    throw new Error('review queries: not built yet');
-  };
+export const MAX_PAGE_SIZE = 200;
+const NOTE_MAX_CHARS = 10_000;
+
+/** Parameters of one statement: each value gets the next `$n`, so nothing from a filter is ever spliced into SQL. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** A LIKE pattern matching `text` literally (with `ESCAPE '\'`). */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** `prefix.*` covers the category `prefix` and everything beneath it; anything else is exact. */
+function categoryCondition(pattern: string, params: Params, column: string): string {
+  if (!pattern.endsWith('.*')) return `${column} = ${params.add(pattern)}`;
+  const prefix = pattern.slice(0, -2);
+  return `(${column} = ${params.add(prefix)} OR ${column} LIKE ${params.add(`${likeLiteral(prefix)}.%`)} ESCAPE '\\')`;
+}
+
+function anyCategory(patterns: readonly string[], params: Params, alias: string): string {
+  const conditions = patterns.map((pattern) => categoryCondition(pattern, params, 'c.category'));
+  return `EXISTS (SELECT 1 FROM unnest(${alias}.categories) AS c(category) WHERE ${conditions.join(' OR ')})`;
+}
+
+function scopeCondition(scope: FlagScope, params: Params, alias: string): string {
+  switch (scope.kind) {
+    case 'all':
+      return 'TRUE';
+    case 'academy':
+      return `${params.add(scope.academy)} = ANY(${alias}.academies)`;
+    case 'category_prefix':
+      return anyCategory([`${scope.prefix}.*`], params, alias);
+    case 'none':
+      return 'FALSE';
+  }
+}
+
+function checkFilter(filter: FlagFilter): void {
+  if (filter.minSeverity !== undefined && !SEVERITIES.includes(filter.minSeverity)) throw new RangeError(`severity: unknown severity "${filter.minSeverity}"`);
+  const unknown = filter.statuses?.find((s) => !FLAG_STATUSES.includes(s));
+  if (unknown !== undefined) throw new RangeError(`status: unknown status "${unknown}"`);
+  for (const field of ['since', 'until'] as const) {
+    if (filter[field] !== undefined && Number.isNaN(filter[field].getTime())) throw new RangeError(`${field}: not a date`);
+  }
+}
+
+function filterConditions(filter: FlagFilter, params: Params, alias: string): string[] {
+  const conditions: string[] = [];
+  const categories = filter.categories?.filter((pattern) => pattern !== '') ?? [];
+  if (categories.length > 0) conditions.push(anyCategory(categories, params, alias));
+  if (filter.minSeverity !== undefined) {
+    conditions.push(`${alias}.severity = ANY(${params.add(SEVERITIES.slice(SEVERITIES.indexOf(filter.minSeverity)))}::text[])`);
+  }
+  if (filter.academy) conditions.push(`${params.add(filter.academy)} = ANY(${alias}.academies)`);
+  if (filter.statuses && filter.statuses.length > 0) conditions.push(`${alias}.status = ANY(${params.add(filter.statuses)}::text[])`);
+  if (filter.since) conditions.push(`${alias}.created_at >= ${params.add(filter.since.toISOString())}::timestamptz`);
+  if (filter.until) conditions.push(`${alias}.created_at < ${params.add(filter.until.toISOString())}::timestamptz`);
+  if (filter.sender) conditions.push(`${alias}.from_party->>'address' ILIKE ${params.add(`%${likeLiteral(filter.sender)}%`)} ESCAPE '\\'`);
+  if (filter.recipient) {
+    conditions.push(
+      `EXISTS (SELECT 1 FROM jsonb_array_elements(${alias}.recipients) AS r(party) WHERE r.party->>'address' ILIKE ${params.add(`%${likeLiteral(filter.recipient)}%`)} ESCAPE '\\')`,
+    );
+  }
+  if (filter.rule) conditions.push(`EXISTS (SELECT 1 FROM findings fi WHERE fi.flag_id = ${alias}.id AND fi.rule = ${params.add(filter.rule)})`);
+  if (filter.group) conditions.push(`${alias}.group_key = ${params.add(filter.group)}`);
+  return conditions;
+}
+
+/** Scope and filter as one WHERE clause over `flags` aliased `alias`. An empty text filter (a form left blank) is no filter. */
+function whereClause(scope: FlagScope, filter: FlagFilter, params: Params, alias: string): string {
+  return [scopeCondition(scope, params, alias), ...filterConditions(filter, params, alias)].join(' AND ');
+}
+
+/** Whole numbers, offset from 0, limit 1..200: a page from a URL never asks for more. */
+function boundedPage(page: Page): Page {
+  const whole = (n: number, fallback: number): number => (Number.isFinite(n) ? Math.floor(n) : fallback);
+  return { offset: Math.max(0, whole(page.offset, 0)), limit: Math.min(MAX_PAGE_SIZE, Math.max(1, whole(page.limit, 50))) };
+}
+
+type ListRow = {
+  id: unknown;
+  created_at: Date;
+  message_date: Date | null;
+  subject: string | null;
+  direction: Direction;
+  severity: Severity;
+  urgent: boolean;
+  categories: string[];
+  rules: string[];
+  status: FlagStatus;
+  from_party: PartySummary | null;
+  recipient_count: unknown;
+  academies: string[];
+  acknowledged_at: Date | null;
+  group_key: string;
+  group_size: unknown;
+};
+
+function listItem(row: ListRow): FlagListItem {
   return {
-    listFlags: async () => pending(),
-    reviewFlag: async () => pending(),
-    flagReviews: async () => pending(),
-    recordOutcome: async () => pending(),
-    recordGroupOutcome: async () => pending(),
-    rulePrecision: async () => pending(),
+    id: toNumber(row.id),
+    createdAt: row.created_at,
+    messageDate: row.message_date,
+    subject: row.subject,
+    direction: row.direction,
+    severity: row.severity,
+    urgent: row.urgent,
+    categories: row.categories,
+    rules: row.rules,
+    status: row.status,
+    from: row.from_party,
+    recipientCount: toNumber(row.recipient_count),
+    academies: row.academies,
+    acknowledgedAt: row.acknowledged_at,
+    groupKey: row.group_key,
+    groupSize: toNumber(row.group_size),
+  };
+}
+
+type ReviewRow = {
+  id: unknown;
+  flag_id: unknown;
+  reviewer: string;
+  from_status: FlagStatus;
+  status: FlagStatus;
+  escalated_to: EscalationTarget[];
+  note: string;
+  created_at: Date;
+};
+
+function reviewEntry(row: ReviewRow): ReviewEntry {
+  return {
+    id: toNumber(row.id),
+    flagId: toNumber(row.flag_id),
+    reviewer: row.reviewer,
+    fromStatus: row.from_status,
+    status: row.status,
+    escalatedTo: row.escalated_to,
+    note: row.note,
+    createdAt: row.created_at,
+  };
+}
+
+const isClosed = (status: FlagStatus): boolean => CLOSED_STATUSES.includes(status);
+
+/** The outcome as it will be stored, or OutcomeError naming the field at fault. */
+function checkOutcome(outcome: OutcomeInput): { status: FlagStatus; note: string; escalatedTo: EscalationTarget[] } {
+  if (!FLAG_STATUSES.includes(outcome.status)) throw new OutcomeError(`status: unknown outcome "${outcome.status}"`, 'status');
+  if (outcome.status === 'new') throw new OutcomeError('status: a flag cannot be moved back to new', 'status');
+  // PostgreSQL refuses NUL in text; a pasted note keeps everything else.
+  const note = (outcome.note ?? '').replaceAll('\u0000', '\uFFFD').trim();
+  if (note.length === 0) throw new OutcomeError('note: every outcome needs a note saying why', 'note');
+  if (note.length > NOTE_MAX_CHARS) throw new OutcomeError(`note: at most ${NOTE_MAX_CHARS} characters`, 'note');
+  const escalatedTo = [...new Set(outcome.escalatedTo ?? [])];
+  const unknown = escalatedTo.find((t) => !ESCALATION_TARGETS.includes(t));
+  if (unknown !== undefined) throw new OutcomeError(`escalatedTo: unknown escalation target "${unknown}"`, 'escalatedTo');
+  if (outcome.status === 'escalated' && escalatedTo.length === 0) {
+    throw new OutcomeError('escalatedTo: say who the flag was escalated to (DSL, LADO or police)', 'escalatedTo');
+  }
+  if (outcome.status !== 'escalated' && escalatedTo.length > 0) {
+    throw new OutcomeError('escalatedTo: only an escalated outcome names who it went to', 'escalatedTo');
+  }
+  return { status: outcome.status, note, escalatedTo: ESCALATION_TARGETS.filter((t) => escalatedTo.includes(t)) };
+}
+
+/** A closed flag moves only back to in_review (reopened); an open one to any outcome but new. */
+function checkTransition(from: FlagStatus, to: FlagStatus): void {
+  if (isClosed(from) && to !== 'in_review') {
+    throw new OutcomeError(`status: the flag is already closed (${from.replaceAll('_', ' ')}); reopen it (in review) first`, 'status');
+  }
+}
+
+/** The transaction seen as a client, so the delivery store's acknowledge joins it rather than opening its own. */
+function joined(client: SqlClient, tx: Queryable): SqlClient {
+  return {
+    description: client.description,
+    query: (text, params) => tx.query(text, params),
+    exec: (script) => tx.exec(script),
+    transaction: (work) => work(tx),
+    close: async () => {},
+  };
+}
+
+type LockedFlag = { id: unknown; status: FlagStatus; acknowledged_at: Date | null };
+
+/** Moves one locked flag to the outcome, writes its history row and acknowledges it the first time. */
+async function applyOutcome(
+  client: SqlClient,
+  tx: Queryable,
+  flag: LockedFlag,
+  reviewer: Reviewer,
+  outcome: ReturnType<typeof checkOutcome>,
+): Promise<ReviewEntry> {
+  const flagId = toNumber(flag.id);
+  // clock_timestamp, not now(): a transaction that waited for the row lock began before the one it
+  // waited for, and its outcome must still read as the later one.
+  await tx.query(
+    `UPDATE flags SET status = $2, status_changed_at = clock_timestamp(), closed_at = CASE WHEN $3::boolean THEN clock_timestamp() ELSE NULL END WHERE id = $1`,
+    [flagId, outcome.status, isClosed(outcome.status)],
+  );
+  const { rows } = await tx.query<ReviewRow>(
+    `INSERT INTO reviews (flag_id, user_id, reviewer, from_status, status, escalated_to, note, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6::text[], $7, clock_timestamp())
+     RETURNING id, flag_id, reviewer, from_status, status, escalated_to, note, created_at`,
+    [flagId, reviewer.id, reviewer.username, flag.status, outcome.status, outcome.escalatedTo, outcome.note],
+  );
+  if (flag.acknowledged_at === null) await createDeliveryStore(joined(client, tx)).acknowledge(flagId, reviewer.username);
+  return reviewEntry(rows[0]!);
+}
+
+const RULES_OF_FLAG = `ARRAY(SELECT fi.rule FROM findings fi WHERE fi.flag_id = f.id GROUP BY fi.rule ORDER BY min(fi.position))`;
+
+export function createReviewQueries(client: SqlClient, flags: Pick<FlagReader, 'flag'>): ReviewQueries {
+  return {
+    async listFlags(scope, filter, page, options = {}) {
+      checkFilter(filter);
+      if (scope.kind === 'none') return { items: [], total: 0 };
+      const grouped = options.grouped ?? false;
+      const { offset, limit } = boundedPage(page);
+      const params = new Params();
+      const where = whereClause(scope, filter, params, 'f');
+      // Window functions see every matching flag before the page is cut: a group's size and its
+      // newest member are those within the filter and scope.
+      const { rows } = await client.query<ListRow>(
+        `WITH matching AS (
+           SELECT f.*,
+                  count(*) OVER (PARTITION BY f.group_key) AS group_size,
+                  row_number() OVER (PARTITION BY f.group_key ORDER BY f.created_at DESC, f.id DESC) AS group_rank
+           FROM flags f WHERE ${where})
+         SELECT f.id, f.created_at, f.message_date, f.subject, f.direction, f.severity, f.urgent, f.categories,
+                ${RULES_OF_FLAG} AS rules, f.status, f.from_party, jsonb_array_length(f.recipients) AS recipient_count,
+                f.academies, f.acknowledged_at, f.group_key, f.group_size
+         FROM matching f ${grouped ? 'WHERE f.group_rank = 1' : ''}
+         ORDER BY f.created_at DESC, f.id DESC
+         LIMIT ${params.add(limit)} OFFSET ${params.add(offset)}`,
+        params.values,
+      );
+      const counting = new Params();
+      const total = await client.query<{ total: unknown }>(
+        `SELECT count(${grouped ? 'DISTINCT f.group_key' : '*'}) AS total FROM flags f WHERE ${whereClause(scope, filter, counting, 'f')}`,
+        counting.values,
+      );
+      return { items: rows.map(listItem), total: toNumber(total.rows[0]?.total ?? 0) };
+    },
+
+    async reviewFlag(flagId, scope) {
+      if (scope.kind === 'none' || !Number.isSafeInteger(flagId)) return null;
+      const params = new Params();
+      const id = params.add(flagId);
+      const { rows } = await client.query<{
+        subject: string | null;
+        status: FlagStatus;
+        status_changed_at: Date | null;
+        closed_at: Date | null;
+        academies: string[];
+        group_key: string;
+        acknowledged_at: Date | null;
+        acknowledged_by: string | null;
+        group_size: unknown;
+      }>(
+        `SELECT f.subject, f.status, f.status_changed_at, f.closed_at, f.academies, f.group_key, f.acknowledged_at, f.acknowledged_by,
+                (SELECT count(*) FROM flags g WHERE g.group_key = f.group_key AND ${scopeCondition(scope, params, 'g')}) AS group_size
+         FROM flags f WHERE f.id = ${id} AND ${scopeCondition(scope, params, 'f')}`,
+        params.values,
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const stored = await flags.flag(flagId);
+      if (!stored) return null;
+      return {
+        ...stored,
+        subject: row.subject,
+        status: row.status,
+        statusChangedAt: row.status_changed_at,
+        closedAt: row.closed_at,
+        academies: row.academies,
+        groupKey: row.group_key,
+        groupSize: toNumber(row.group_size),
+        acknowledgedAt: row.acknowledged_at,
+        acknowledgedBy: row.acknowledged_by,
+      };
+    },
+
+    async flagReviews(flagId) {
+      const { rows } = await client.query<ReviewRow>(
+        'SELECT id, flag_id, reviewer, from_status, status, escalated_to, note, created_at FROM reviews WHERE flag_id = $1 ORDER BY created_at, id',
+        [flagId],
+      );
+      return rows.map(reviewEntry);
+    },
+
+    async recordOutcome(flagId, scope, reviewer, input) {
+      const outcome = checkOutcome(input);
+      if (!Number.isSafeInteger(flagId)) throw new FlagNotFoundError(flagId);
+      return client.transaction(async (tx) => {
+        const params = new Params();
+        // The row lock serialises reviewers: a second outcome waits, then sees the first's status.
+        const { rows } = await tx.query<LockedFlag>(
+          `SELECT f.id, f.status, f.acknowledged_at FROM flags f WHERE f.id = ${params.add(flagId)} AND ${scopeCondition(scope, params, 'f')} FOR UPDATE OF f`,
+          params.values,
+        );
+        const flag = rows[0];
+        if (!flag) throw new FlagNotFoundError(flagId);
+        checkTransition(flag.status, outcome.status);
+        return applyOutcome(client, tx, flag, reviewer, outcome);
+      });
+    },
+
+    async recordGroupOutcome(groupKey, scope, reviewer, input) {
+      const outcome = checkOutcome(input);
+      return client.transaction(async (tx) => {
+        const params = new Params();
+        // Locked in id order, so two group outcomes on the same group cannot deadlock.
+        const { rows } = await tx.query<LockedFlag>(
+          `SELECT f.id, f.status, f.acknowledged_at FROM flags f
+           WHERE f.group_key = ${params.add(groupKey)} AND ${scopeCondition(scope, params, 'f')} AND NOT (f.status = ANY(${params.add(CLOSED_STATUSES)}::text[]))
+           ORDER BY f.id FOR UPDATE OF f`,
+          params.values,
+        );
+        // Closed flags were left out above, so every transition but to new (refused already) is allowed.
+        const ids: number[] = [];
+        for (const flag of rows) ids.push((await applyOutcome(client, tx, flag, reviewer, outcome)).flagId);
+        return ids;
+      });
+    },
+
+    async rulePrecision(scope, since) {
+      if (scope.kind === 'none') return [];
+      const params = new Params();
+      const conditions = [scopeCondition(scope, params, 'f')];
+      if (since) conditions.push(`f.created_at >= ${params.add(since.toISOString())}::timestamptz`);
+      const closed = params.add(CLOSED_STATUSES);
+      // One row per (flag, rule): a rule matched twice in a message counts once.
+      const { rows } = await client.query<{ rule: string; category: string; academy: string | null; reviewed: unknown; false_positives: unknown }>(
+        `WITH flag_rules AS (
+           SELECT DISTINCT f.id, f.status, f.academies, fi.rule, fi.category
+           FROM flags f JOIN findings fi ON fi.flag_id = f.id
+           WHERE ${conditions.join(' AND ')})
+         SELECT rule, category, NULL::text AS academy,
+                count(*) FILTER (WHERE status = ANY(${closed}::text[])) AS reviewed,
+                count(*) FILTER (WHERE status = 'false_positive') AS false_positives
+         FROM flag_rules GROUP BY rule, category
+         UNION ALL
+         SELECT rule, category, academy,
+                count(*) FILTER (WHERE status = ANY(${closed}::text[])),
+                count(*) FILTER (WHERE status = 'false_positive')
+         FROM flag_rules, unnest(academies) AS a(academy) GROUP BY rule, category, academy
+         ORDER BY rule, category, academy NULLS FIRST`,
+        params.values,
+      );
+      return rows.map((row) => {
+        const reviewed = toNumber(row.reviewed);
+        const falsePositives = toNumber(row.false_positives);
+        return { rule: row.rule, category: row.category, academy: row.academy, reviewed, falsePositives, precision: reviewed === 0 ? null : 1 - falsePositives / reviewed };
+      });
+    },
   };
 }

@@ -5,6 +5,7 @@
 import type { Logger } from '../log.js';
 import type { PartySummary, ScanReport } from '../scan/pipeline.js';
 import type { Direction, Finding, Severity } from '../scan/types.js';
+import { groupKey } from './group-key.js';
 import { migrate } from './migrations.js';
 import { toNumber, type Queryable, type SqlClient } from './sql.js';
 import { createDeliveryStore, writeOutbox, type DeliveryStore } from './deliveries.js';
@@ -90,12 +91,18 @@ async function upsertOccurrence(tx: Queryable, flagId: number, occurrence: Occur
   return false;
 }
 
+/** Every academy a party of the message belongs to, once each: a DSL's scope is one test on them. */
+function academiesOf(report: ScanReport): string[] {
+  const academies = [report.from, ...(report.recipients ?? [])].flatMap((party) => (party?.academy ? [party.academy] : []));
+  return [...new Set(academies)].sort();
+}
+
 /** Only the fields named here are written: `report.spread` (fingerprints of the text) never reaches the store. */
 async function insertFlag(tx: Queryable, messageKey: string, report: ScanReport): Promise<number> {
   const { rows } = await tx.query<{ id: unknown }>(
     `INSERT INTO flags (message_key, message_id, message_date, direction, severity, urgent, categories, routes,
-                        from_party, recipients, problems, attachments_not_scanned, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8::text[], $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13)
+                        from_party, recipients, problems, attachments_not_scanned, duration_ms, subject, academies, group_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8::text[], $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14, $15::text[], $16)
      RETURNING id`,
     [
       messageKey,
@@ -111,6 +118,9 @@ async function insertFlag(tx: Queryable, messageKey: string, report: ScanReport)
       json(report.problems),
       json(report.attachmentsNotScanned),
       report.durationMs,
+      text(report.subject ?? null),
+      academiesOf(report),
+      groupKey(report.categories, report.findings),
     ],
   );
   const flagId = toNumber(rows[0]!.id);
@@ -146,6 +156,7 @@ type FlagRow = {
   problems: string[];
   attachments_not_scanned: ScanReport['attachmentsNotScanned'] | null;
   duration_ms: number;
+  subject: string | null;
 };
 
 /** A findings row has exactly a Finding's fields (the position orders them); mapped, so it is a plain row type. */
@@ -164,6 +175,7 @@ function reportFrom(row: FlagRow, findings: Finding[]): StoredReport {
     messageId: row.message_id,
     date: row.message_date ? row.message_date.toISOString() : null,
     direction: row.direction,
+    ...(row.subject !== null ? { subject: row.subject } : {}),
     flagged: true,
     categories: row.categories,
     severity: row.severity,
@@ -178,12 +190,34 @@ function reportFrom(row: FlagRow, findings: Finding[]): StoredReport {
   };
 }
 
+/** A flag with its findings in the report's order and its occurrences oldest first; null when there is none. */
+async function readFlag(client: Queryable, flagId: number): Promise<StoredFlag | null> {
+  const { rows } = await client.query<FlagRow>('SELECT * FROM flags WHERE id = $1', [flagId]);
+  const row = rows[0];
+  if (!row) return null;
+  const findings = await client.query<FindingRow>(
+    'SELECT rule, description, category, severity, score, policy, evidence FROM findings WHERE flag_id = $1 ORDER BY position',
+    [flagId],
+  );
+  const occurrences = await client.query<OccurrenceRow>(
+    'SELECT account, folder, uid_validity, uid, seen_at FROM occurrences WHERE flag_id = $1 ORDER BY seen_at, id',
+    [flagId],
+  );
+  return {
+    id: toNumber(row.id),
+    messageKey: row.message_key,
+    createdAt: row.created_at,
+    report: reportFrom(row, findings.rows),
+    occurrences: occurrences.rows.map((o) => ({ account: o.account, folder: o.folder, uidValidity: o.uid_validity, uid: toNumber(o.uid), seenAt: o.seen_at })),
+  };
+}
+
 export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagStore {
   return {
     ...createDeliveryStore(client),
     ...createAuditLog(client),
     ...createUserStore(client),
-    ...createReviewQueries(client),
+    ...createReviewQueries(client, { flag: (flagId) => readFlag(client, flagId) }),
     ...createSuppressionStore(client),
     ...createAuthorisationStore(client),
     ...createRetentionStore(client),
@@ -289,26 +323,7 @@ export function createSqlFlagStore(client: SqlClient, logger: Logger): SqlFlagSt
       });
     },
 
-    async flag(flagId) {
-      const { rows } = await client.query<FlagRow>('SELECT * FROM flags WHERE id = $1', [flagId]);
-      const row = rows[0];
-      if (!row) return null;
-      const findings = await client.query<FindingRow>(
-        'SELECT rule, description, category, severity, score, policy, evidence FROM findings WHERE flag_id = $1 ORDER BY position',
-        [flagId],
-      );
-      const occurrences = await client.query<OccurrenceRow>(
-        'SELECT account, folder, uid_validity, uid, seen_at FROM occurrences WHERE flag_id = $1 ORDER BY seen_at, id',
-        [flagId],
-      );
-      return {
-        id: toNumber(row.id),
-        messageKey: row.message_key,
-        createdAt: row.created_at,
-        report: reportFrom(row, findings.rows),
-        occurrences: occurrences.rows.map((o) => ({ account: o.account, folder: o.folder, uidValidity: o.uid_validity, uid: toNumber(o.uid), seenAt: o.seen_at })),
-      };
-    },
+    flag: (flagId) => readFlag(client, flagId),
 
     async scanFailures(limit = 100) {
       const { rows } = await client.query<{ message_key: string; account: string; folder: string; uid: unknown; reason: string; failed_at: Date }>(

@@ -26,7 +26,7 @@ import { messageKey } from '../flags/message-key.js';
 import { checkRedis } from './redis-check.js';
 import { readQueueKey } from './secret.js';
 
-export interface ScanWorkerOptions extends Pick<ProcessDeps, 'planOutbox' | 'onDeliveries'> {
+export interface ScanWorkerOptions extends Pick<ProcessDeps, 'planOutbox' | 'onDeliveries' | 'feedback'> {
   config: KestrelConfig;
   store: FlagStore;
   metrics: KestrelMetrics;
@@ -76,8 +76,19 @@ export async function startScanWorker(options: ScanWorkerOptions): Promise<ScanW
   const spread = config.chainMail.spread.enabled ? new RedisSpreadTracker(redis, {}, config.queue.prefix) : null;
   // A claim outlives the longest scan (time limit) plus the store write.
   const claims = new RedisKeyClaims(redis, config.queue.prefix, config.scan.timeoutMs * 2 + 5_000);
-  const { planOutbox, onDeliveries } = options;
-  const deps: ProcessDeps = { config, store, metrics, logger, scan: (raw, envelope) => pool.scan(raw, envelope), spread, claims, ...(planOutbox ? { planOutbox } : {}), ...(onDeliveries ? { onDeliveries } : {}) };
+  const { planOutbox, onDeliveries, feedback } = options;
+  const deps: ProcessDeps = {
+    config,
+    store,
+    metrics,
+    logger,
+    scan: (raw, envelope) => pool.scan(raw, envelope),
+    spread,
+    claims,
+    ...(planOutbox ? { planOutbox } : {}),
+    ...(onDeliveries ? { onDeliveries } : {}),
+    ...(feedback ? { feedback } : {}),
+  };
 
   const processor = async (job: Job<ScanJobData, ProcessResult>): Promise<ProcessResult> => {
     const jobId = job.id!;

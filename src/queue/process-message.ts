@@ -8,6 +8,7 @@ import type { KestrelConfig } from '../config/schema.js';
 import { QUEUE_SIZE_CAP_REASON } from '../connect/oversize.js';
 import type { FetchedMessage, JournalEnvelope } from '../connect/types.js';
 import { messageKey } from '../flags/message-key.js';
+import type { ScanFeedback } from '../flags/scan-feedback.js';
 import type { FlagStore, Occurrence, Outbox, PriorScan, RecordResult } from '../flags/types.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
@@ -35,6 +36,11 @@ export interface ProcessDeps {
    * copier). Best effort: the copier's own sweep finds any it was not told of.
    */
   onDeliveries?(deliveries: number[]): Promise<void>;
+  /**
+   * Reviewers' decisions fed back: suppressions applied before the verdict is recorded, and the
+   * message kept after it is recorded while a targeted-monitoring authorisation covers a party.
+   */
+  feedback?: ScanFeedback;
 }
 
 export interface ProcessContext {
@@ -136,7 +142,8 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
   let result: RecordResult;
   try {
     const scanned = withSkippedParts(await deps.scan(message.raw, message.envelope), message, config.queue.maxMessageBytes);
-    report = await applySpread(scanned, deps.spread, config);
+    const spread = await applySpread(scanned, deps.spread, config);
+    report = deps.feedback ? await deps.feedback.suppress(spread) : spread;
     result = await store.recordScan(key, occurrence, report, deps.planOutbox?.(report, message.raw));
   } catch (error) {
     if (context.finalAttempt ?? true) metrics.scanned.inc({ outcome: 'failed' });
@@ -149,6 +156,8 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
       logger.warn({ ...fields, flagId: result.flagId, err: error instanceof Error ? error.message : String(error) }, 'cannot hand the copies over now: the copier will find them'),
     );
   }
+  // After the record and the copies' hand-over: keeping a copy never holds up or loses the verdict (retain logs and counts its own failures).
+  if (deps.feedback && result.created) await deps.feedback.retain(message.raw, key, report, result.flagId, message.envelope);
   metrics.scanned.inc({ outcome: report.flagged ? 'flagged' : 'clean' });
   if (report.flagged && result.created) for (const category of report.categories) metrics.flagged.inc({ category });
   metrics.scanLatency.observe(Math.max(0, Date.now() - arrivedAt) / 1000);

@@ -12,7 +12,7 @@ import { createAcceptableUseDetector } from './detectors/acceptable-use/index.js
 import { createChainStructureSignals } from './detectors/chain-mail/structure.js';
 import { createLexiconDetector } from './detectors/lexicon.js';
 import { createPersonalDataDetector } from './detectors/personal-data/detector.js';
-import { maskPersonalDataInEvidence } from './detectors/personal-data/mask-evidence.js';
+import { maskedSubject, maskPersonalDataInEvidence } from './detectors/personal-data/mask-evidence.js';
 import { rateLexiconFindings } from './detectors/personal-data/severity.js';
 import { createPupilEmailDetector } from './detectors/pupil-email/index.js';
 import { officialSocialAccounts } from './detectors/pupil-email/social-accounts.js';
@@ -42,6 +42,8 @@ export interface ScanReport extends Verdict {
   messageId: string | null;
   date: string | null;
   direction: Direction;
+  /** Given for flagged messages only, like the parties: reviewers see it in the flag list. */
+  subject?: string;
   /** Parties are given for flagged messages only: nothing about unflagged mail is kept beyond its id. */
   from?: PartySummary;
   recipients?: PartySummary[];
@@ -140,7 +142,7 @@ export function reportFor(message: AnalysedMessage, findings: Finding[], routes:
     date: message.date ?? null,
     direction: message.direction,
     ...verdict,
-    ...(verdict.flagged ? { ...(message.from ? { from: summary(message.from) } : {}), recipients: recipients.map(summary) } : {}),
+    ...(verdict.flagged ? { subject: maskedSubject(message.subject, findings), ...(message.from ? { from: summary(message.from) } : {}), recipients: recipients.map(summary) } : {}),
     problems: message.problems,
     ...notScanned(message),
     durationMs: Number(durationMs.toFixed(2)),
@@ -179,6 +181,7 @@ export function createScanner(config: KestrelConfig, options: ScannerOptions = {
     const masked = maskPersonalDataInEvidence(findings, message, context.excerptContext);
     const result = reportFor(message, masked, config.routes, performance.now() - started);
     const spread = spreadCandidate(message, masked, unreported, chainThreshold, () => ({
+      subject: maskedSubject(message.subject, masked),
       ...(message.from ? { from: summary(message.from) } : {}),
       recipients: [...message.to, ...message.cc, ...message.bcc].map(summary),
     }));

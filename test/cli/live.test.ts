@@ -33,7 +33,7 @@ describe('the live commands', () => {
   });
 
   it('exit 4 naming the field when a secret is unusable, before touching Redis', async () => {
-    const yaml = `${ACCOUNT}queue: { redisUrl: "redis://127.0.0.1:1", key: { value: too-short } }\nstore: { dataDir: ${join(dir, 'data')} }\nmetrics: { listen: false }\nlog: { level: silent }\n`;
+    const yaml = `${ACCOUNT}queue: { redisUrl: "redis://127.0.0.1:1", key: { value: too-short } }\nstore: { dataDir: ${join(dir, 'data')} }\nmetrics: { listen: false }\nreview: { listen: false }\nlog: { level: silent }\n`;
     const { code, stderr } = await kestrel(yaml, 'run');
     expect(code).toBe(4);
     expect(stderr).toMatch(/^kestrel: cannot start: queue\.key: /);

@@ -77,7 +77,7 @@ describe('copies to the monitor', () => {
       const config: KestrelConfig = parseConfig(
         join(dataDir, 'kestrel.yaml'),
         `${TRUST}accounts:\n${account('staff-hali', 'alice')}\n${account('pupil-jdoe', 'bob')}\n${account('monitor', 'monitor', '[INBOX]')}\n${account('kestrel', 'carol', '[INBOX]')}\n` +
-          `store: { dataDir: ${dataDir} }\nmetrics: { listen: false }\nlog: { level: silent }\nscan: { jobs: 1 }\n${delivery('  settleSeconds: 3\n')}`,
+          `store: { dataDir: ${dataDir} }\nmetrics: { listen: false }\nreview: { listen: false }\nlog: { level: silent }\nscan: { jobs: 1 }\n${delivery('  settleSeconds: 3\n')}`,
       );
       const stop = new AbortController();
       let started: (metrics: KestrelMetrics) => void = () => {};
@@ -149,7 +149,7 @@ describe('copies to the monitor', () => {
       writeFileSync(join(dir, 'queue.key'), randomBytes(32).toString('base64'));
       writeFileSync(
         join(dir, 'kestrel.yaml'),
-        `${TRUST}accounts:\n${account('monitor', 'monitor', '[INBOX]')}\nqueue: { key: { file: queue.key } }\nmetrics: { listen: false }\nlog: { level: info }\n` +
+        `${TRUST}accounts:\n${account('monitor', 'monitor', '[INBOX]')}\nqueue: { key: { file: queue.key } }\nmetrics: { listen: false }\nreview: { listen: false }\nlog: { level: info }\n` +
           `connect: { leaseSeconds: 5 }\n${delivery('  uncertainResendMinutes: 0\n  settleSeconds: 0\n', 2)}`,
       );
     });

@@ -28,7 +28,7 @@ beforeAll(async () => {
   const account = (id: string, user: string) => `  - { id: ${id}, host: 127.0.0.1, port: ${dovecot.port}, tls: none, user: ${user}, password: { value: secret }, pollSeconds: 5 }`;
   config = parseConfig(
     join(dataDir, 'kestrel.yaml'),
-    `${TRUST}accounts:\n${account('staff-hali', 'alice')}\n${account('pupil-jdoe', 'bob')}\nstore: { dataDir: ${dataDir} }\nmetrics: { listen: false }\nlog: { level: silent }\nscan: { jobs: 1 }\n`,
+    `${TRUST}accounts:\n${account('staff-hali', 'alice')}\n${account('pupil-jdoe', 'bob')}\nstore: { dataDir: ${dataDir} }\nmetrics: { listen: false }\nreview: { listen: false }\nlog: { level: silent }\nscan: { jobs: 1 }\n`,
   );
 });
 

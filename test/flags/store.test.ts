@@ -174,7 +174,7 @@ describe.each([
     });
 
     it('never stores the spread candidate', async () => {
-      const spread: SpreadCandidate = { fingerprints: ['secret-fingerprint'], sender: 'secret-sender', pending: [], score: 0.4, threshold: 0.5, recipients: [] };
+      const spread: SpreadCandidate = { fingerprints: ['secret-fingerprint'], sender: 'secret-sender', pending: [], score: 0.4, threshold: 0.5, subject: 'secret subject', recipients: [] };
       const report: ScanReport = { ...(await flaggedReport('spread')), spread };
       const { flagId } = await store.recordScan(`${backend.name}-spread`, occurrence('spread', 'INBOX', 1), report);
       const stored = await store.flag(flagId!);

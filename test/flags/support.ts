@@ -15,12 +15,14 @@ export const silent = pino({ level: 'silent' });
 const CONFIG = `
 trust:
   name: Oakfield Learning Trust
-  domains: [oakfield.sch.uk]
+  domains: [oakfield.sch.uk, riverside.sch.uk]
   staff: ["*@staff.oakfield.sch.uk"]
-  pupils: ["*@pupils.oakfield.sch.uk"]
+  pupils: ["*@pupils.oakfield.sch.uk", "*@pupils.riverside.sch.uk"]
   academies:
     - name: Oakfield Primary
       patterns: ["*@pupils.oakfield.sch.uk"]
+    - name: Riverside Academy
+      patterns: ["*@pupils.riverside.sch.uk"]
 builtinLexicons: false
 lexicons: [../fixtures/lexicons]
 `;
@@ -47,6 +49,39 @@ export function mail(id: string, body: string): Buffer {
       body,
     ].join('\r\n'),
   );
+}
+
+export interface MailParts {
+  /** The local part of the Message-ID, unique per message. */
+  id: string;
+  from: string;
+  to: string[];
+  subject: string;
+  body: string;
+}
+
+/** A plain-text message between any parties (the trust has two academies: Oakfield Primary and Riverside Academy). */
+export function mailBetween(parts: MailParts): Buffer {
+  return Buffer.from(
+    [
+      `From: ${parts.from}`,
+      `To: ${parts.to.join(', ')}`,
+      `Subject: ${parts.subject}`,
+      'Date: Sun, 09 Mar 2025 22:41:00 +0000',
+      `Message-ID: <${parts.id}@kestrel.test>`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      parts.body,
+    ].join('\r\n'),
+  );
+}
+
+/** The real scanner's report on `parts`, which it must flag. */
+export async function flaggedReportOf(parts: MailParts): Promise<ScanReport> {
+  const report = await sharedScanner().scan(mailBetween(parts));
+  if (!report.flagged) throw new Error(`expected the scanner to flag test message ${parts.id}`);
+  return report;
 }
 
 /** A report the scanner flags (urgent self-harm intent, with body evidence). */

@@ -1,5 +1,56 @@
-/** The review UI: per-rule precision from reviewers' outcomes, per rule and per academy. */
+/**
+ * The review UI: per-rule precision from reviewers' outcomes (false positives against everything
+ * closed), per rule and per academy, so lexicon authors see which rules cause alert fatigue. The
+ * rules that waste most reviewers' time come first. Counts only, within the reviewer's scope.
+ */
 import type { FastifyInstance } from 'fastify';
-import type { ReviewDeps } from '../context.js';
+import type { RulePrecision } from '../../flags/reviews.js';
+import { flagScope } from '../access.js';
+import { requirePermission, reviewerOf, type ReviewDeps } from '../context.js';
+import { parseDay, startOfDay } from '../views/format.js';
+import { html, type Html } from '../views/html.js';
+import { page } from '../views/layout.js';
 
-export function registerPrecision(_app: FastifyInstance, _deps: ReviewDeps): void {}
+function byFalsePositives(a: RulePrecision, b: RulePrecision): number {
+  return b.falsePositives - a.falsePositives || b.reviewed - a.reviewed || a.rule.localeCompare(b.rule);
+}
+
+function percent(precision: number | null): string {
+  return precision === null ? '–' : `${Math.round(precision * 100)}%`;
+}
+
+function precisionTable(rows: readonly RulePrecision[], withAcademy: boolean): Html {
+  return html`<table class="precision">
+<thead><tr>${withAcademy ? html`<th>Academy</th>` : ''}<th>Rule</th><th>Category</th><th class="num">Reviewed</th><th class="num">False positives</th><th class="num">Precision</th></tr></thead>
+<tbody>${rows.map(
+    (r) => html`<tr>${withAcademy ? html`<td>${r.academy}</td>` : ''}<td><code>${r.rule}</code></td><td>${r.category}</td><td class="num">${r.reviewed}</td><td class="num">${r.falsePositives}</td><td class="num${r.precision !== null && r.precision < 0.5 ? ' low' : ''}">${percent(r.precision)}</td></tr>`,
+  )}</tbody>
+</table>`;
+}
+
+export function registerPrecision(app: FastifyInstance, deps: ReviewDeps): void {
+  app.get('/precision', { preHandler: requirePermission('dashboard.read') }, async (request, reply) => {
+    const sinceText = String((request.query as Record<string, unknown>).since ?? '').trim();
+    const sinceDay = sinceText === '' ? null : parseDay(sinceText);
+    const error = sinceText !== '' && !sinceDay ? 'since: expected a date like 2026-09-01' : null;
+    const since = sinceDay ? startOfDay(sinceDay, deps.config.delivery.timeZone) : undefined;
+    const rows = error ? [] : await deps.store.rulePrecision(flagScope(reviewerOf(request)), since);
+    const overall = rows.filter((r) => r.academy === null).sort(byFalsePositives);
+    const perAcademy = rows.filter((r) => r.academy !== null).sort((a, b) => a.academy!.localeCompare(b.academy!) || byFalsePositives(a, b));
+    const body = html`
+<form class="filters" method="get" action="/precision">
+  <label>Flags created from <input type="date" name="since" value="${sinceText}"></label>
+  <button type="submit">Show</button>
+</form>
+${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<p class="muted">Precision is 1 − false positives ÷ flags reviewed to a final outcome (actioned, no further action or false positive), counted against each rule a flag had.</p>
+<h2>By rule</h2>
+${overall.length === 0 ? html`<p class="empty">No flags have reached a final outcome yet.</p>` : precisionTable(overall, false)}
+<h2>By academy</h2>
+${perAcademy.length === 0 ? html`<p class="empty">No reviewed flags name an academy.</p>` : precisionTable(perAcademy, true)}`;
+    await reply
+      .code(error ? 400 : 200)
+      .type('text/html; charset=utf-8')
+      .send(page(request, { title: 'Rule precision', section: '/precision', body }).value);
+  });
+}

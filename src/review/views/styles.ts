@@ -55,10 +55,84 @@ mark { background: #ffe066; padding: 0 .1em; }
 pre.text { white-space: pre-wrap; word-break: break-word; background: #fff; border: 1px solid var(--line); padding: .8rem; max-height: 40rem; overflow: auto; }
 
 /* area: sign-in and users */
+.signin { max-width: 24rem; }
+.signin form { display: flex; flex-direction: column; gap: .7rem; }
+.signin .oidc { margin: 1rem 0 0; }
+form.user-form { display: flex; flex-direction: column; gap: .6rem; max-width: 32rem; }
+form.user-form button { align-self: flex-start; }
+.user-disabled { background: #eef1f4; color: var(--muted); }
+.user-locked { background: #fff6db; }
+.user-active { background: #e7f5ec; }
 
 /* area: flags */
+strong.sev-urgent { text-transform: uppercase; letter-spacing: .03em; }
+table.flags td.when, table.history td.when { white-space: nowrap; }
+.category { display: inline-block; font-size: .85em; background: #eef1f4; border-radius: 3px; padding: 0 .3em; margin: 0 .2em .1em 0; }
+a.similar { font-size: .85em; white-space: nowrap; }
+.party { word-break: break-all; }
+.finding h3 { font-size: 1rem; margin: 0 0 .3rem; display: flex; gap: .6rem; align-items: center; }
+ul.evidence { list-style: none; padding: 0; margin: .6rem 0 0; }
+ul.evidence li { margin: .3rem 0; }
+ul.evidence .where { display: block; font-size: .8em; color: var(--muted); }
+q.excerpt { quotes: none; display: block; background: #fbfbf4; border-left: 3px solid var(--moderate); padding: .3rem .6rem; white-space: pre-wrap; word-break: break-word; }
+td.note { white-space: pre-wrap; word-break: break-word; }
+.badge.delivery-failed, .badge.delivery-uncertain { background: #fdecec; }
+.badge.delivery-sent { background: #e7f5ec; }
+form.outcome, form.suppression { display: flex; flex-direction: column; gap: .6rem; max-width: 44rem; }
+form.outcome h2, form.suppression h3 { margin: 0; }
+fieldset.escalate { border: 1px solid var(--line); border-radius: 4px; display: flex; gap: 1rem; flex-wrap: wrap; }
+label.check { flex-direction: row; align-items: center; gap: .35rem; color: var(--ink); font-size: 1em; }
+.suppress form.suppression { margin-bottom: .8rem; }
+p.exports { margin-top: 1.4rem; }
+p.exports .button, form.filters .button { padding: .3rem .7rem; border: 1px solid var(--accent); border-radius: 4px; }
+.flag-page .card > h2:first-child { margin-top: 0; }
+form.outcome { margin-top: 1.4rem; }
+form.outcome button, form.suppression button { align-self: flex-start; }
+p.empty { color: var(--muted); font-style: italic; }
+table.precision .num { text-align: right; font-variant-numeric: tabular-nums; }
+table.precision td.low { color: var(--urgent); font-weight: 600; }
 
 /* area: targeted monitoring, suppressions, retention */
+.reminders { margin-bottom: 1rem; }
+.reminders ul { margin: .3rem 0 0; padding-left: 1.2rem; }
+.rule-note { max-width: 60rem; }
+.authorisation-form .fields { display: grid; gap: .6rem; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); margin-bottom: .6rem; }
+.authorisation-form button { margin-top: .6rem; }
+.field-error { color: var(--urgent); font-size: .95em; }
+input[aria-invalid="true"] { border-color: var(--urgent); }
+tr.suppression-revoked td, tr.suppression-expired td, tr.authorisation-ended td { color: var(--muted); }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.note { max-width: 28rem; white-space: pre-wrap; }
+table.purges .count { display: inline-block; margin-right: .8rem; white-space: nowrap; }
+ul.attachments { padding-left: 1.2rem; }
 
 /* area: dashboard, ops, audit */
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.attention { color: var(--urgent); font-weight: 600; }
+.tiles { display: flex; gap: 1rem; flex-wrap: wrap; margin: 0 0 1rem; }
+.tile { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .6rem 1rem; margin: 0; color: var(--ink); text-decoration: none; min-width: 10rem; }
+.tile-number { display: block; font-size: 1.6rem; font-weight: 700; }
+.tile-urgent { border-color: var(--urgent); color: var(--urgent); }
+.grid.charts { grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); margin-bottom: 1rem; }
+figure.chart { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
+figure.chart-vertical { grid-column: 1 / -1; }
+svg.bars { flex: 1 1 100%; min-width: 0; height: auto; display: block; }
+figure.chart-vertical svg.bars { flex: 2 1 420px; }
+svg.bars rect.bar { fill: var(--accent); }
+svg.bars rect.bar:hover { fill: #14324f; }
+.chart-status svg.bars rect.bar { fill: var(--ok); }
+svg.bars text { font-size: 14px; fill: var(--ink); }
+svg.bars text.bar-value { fill: var(--muted); }
+svg.bars text.bar-empty { fill: var(--muted); font-size: 16px; }
+table.chart-data { flex: 1 1 200px; font-size: .85em; }
+table.chart-data th, table.chart-data td { padding: .2rem .5rem; }
+table.chart-data caption { text-align: left; font-weight: 600; padding: 0 0 .3rem; }
+section.pipeline h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
+.ops-section { margin-bottom: 1.6rem; }
+td.id { font-family: ui-monospace, monospace; font-size: .85em; word-break: break-all; }
+td.details { font-family: ui-monospace, monospace; font-size: .85em; white-space: pre-wrap; word-break: break-word; }
+td.when { white-space: nowrap; }
+.badge.stale { background: #fff6db; border-color: #f0d98c; }
+.badge.delivery-failed { background: #fdecec; border-color: #f2b8b8; }
+.badge.delivery-uncertain { background: #fff6db; border-color: #f0d98c; }
 `;

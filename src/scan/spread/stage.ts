@@ -33,7 +33,8 @@ export interface SpreadCandidate {
   pending: Finding[];
   score: number;
   threshold: number;
-  /** Parties to show if the spread makes an unflagged message flagged. */
+  /** The subject and parties to show if the spread makes an unflagged message flagged. */
+  subject: string;
   from?: PartySummary;
   recipients: PartySummary[];
 }
@@ -44,7 +45,7 @@ export function spreadCandidate(
   unreported: readonly Finding[],
   threshold: number,
   /** Called only for a candidate: most messages have no chain text. */
-  parties: () => { from?: PartySummary; recipients: PartySummary[] },
+  parties: () => { subject: string; from?: PartySummary; recipients: PartySummary[] },
 ): SpreadCandidate | undefined {
   if (!message.from) return undefined;
   const isReported = reported.some((f) => f.category === CATEGORY);
@@ -87,6 +88,6 @@ export async function applySpread<T extends ScanReport>(report: T, tracker: Spre
   if (!wasReported && combineScores([candidate.score, SPREAD_SCORE]) < candidate.threshold) return plain;
   const findings = [...plain.findings, ...candidate.pending, finding];
   const verdict = verdictFor(findings, config.routes);
-  const parties = plain.flagged ? {} : { ...(candidate.from ? { from: candidate.from } : {}), recipients: candidate.recipients };
+  const parties = plain.flagged ? {} : { subject: candidate.subject, ...(candidate.from ? { from: candidate.from } : {}), recipients: candidate.recipients };
   return { ...plain, ...verdict, ...parties };
 }

@@ -25,6 +25,15 @@ function maskedValues(findings: readonly Finding[]): Map<string, MaskedSpan[]> {
   return byField;
 }
 
+/**
+ * The subject with the personal data found in it masked as its evidence is: a report that carries
+ * the subject (for reviewers) must not undo the masking ("PEP meeting - T**** B***** (LAC)").
+ */
+export function maskedSubject(subject: string, findings: readonly Finding[]): string {
+  const spans = maskedValues(findings).get('subject');
+  return spans ? maskSpans(subject, spans) : subject;
+}
+
 export function maskPersonalDataInEvidence(findings: Finding[], message: AnalysedMessage, excerptContext: number): Finding[] {
   const values = maskedValues(findings);
   if (values.size === 0) return findings;

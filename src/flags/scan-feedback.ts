@@ -1,0 +1,193 @@
+/**
+ * What reviewers' decisions feed back into scanning: suppressions drop findings a reviewer judged
+ * false positives, and while a targeted-monitoring authorisation is active the monitored account's
+ * messages are kept, sealed, for review even when nothing is flagged (003_c7be022a1d032c68.txt
+ * 7.1-7.2). Both lists are read from the store at most every 30 seconds, so scanning does not wait
+ * on the database for every message.
+ */
+import PostalMime, { type Address } from 'postal-mime';
+import type { Route } from '../config/schema.js';
+import type { JournalEnvelope } from '../connect/types.js';
+import type { CopyKeys } from '../copy/keys.js';
+import type { Logger } from '../log.js';
+import type { ScanReport } from '../scan/pipeline.js';
+import type { Finding } from '../scan/types.js';
+import { verdictFor } from '../scan/verdict.js';
+import { isActive, sealRetained, type AuthorisationStore } from './authorisations.js';
+import type { Authorisation, Suppression } from './review-types.js';
+import { normalisePhrase, type SuppressionStore } from './suppressions.js';
+
+export interface ScanFeedbackCounts {
+  /** Findings dropped by a suppression. */
+  findingsSuppressed: number;
+  /** Messages kept under an authorisation. */
+  retained: number;
+  /** Messages that should have been kept and could not be (logged each time). */
+  retainFailures: number;
+}
+
+export interface ScanFeedback {
+  /**
+   * The report without findings an active suppression covers, its verdict recomputed. An urgent
+   * finding (imminent risk to a child) is never dropped. A report left with no findings is clean,
+   * and loses its parties and subject like any clean report.
+   */
+  suppress(report: ScanReport): Promise<ScanReport>;
+  /**
+   * Keeps the message under each active authorisation whose account is a party to it. Never
+   * throws: a failure is logged (without addresses) and counted. Returns how many copies it kept.
+   */
+  retain(raw: Buffer, key: string, report: ScanReport, flagId: number | null, envelope?: JournalEnvelope): Promise<number>;
+  /** Reads suppressions and authorisations again now (they are otherwise re-read every 30 s). */
+  refresh(): Promise<void>;
+  counts(): ScanFeedbackCounts;
+}
+
+export interface ScanFeedbackOptions {
+  store: Pick<SuppressionStore, 'activeSuppressions' | 'countSuppressionHits'> & Pick<AuthorisationStore, 'activeAuthorisations' | 'retainMessage'>;
+  keys: Pick<CopyKeys, 'original'>;
+  logger: Logger;
+  /** The config's routes, to recompute a verdict after findings are dropped. */
+  routes: Record<string, Route>;
+  now?: () => Date;
+  refreshMs?: number;
+}
+
+const REFRESH_MS = 30_000;
+
+/** A suppression covers a finding of its rule, from its sender, whose every matched word normalises to its phrase. */
+function covers(suppression: Suppression, finding: Finding, sender: string | null): boolean {
+  if (suppression.rule !== finding.rule) return false;
+  if (suppression.sender !== null && suppression.sender !== sender) return false;
+  if (suppression.phrase === null) return true;
+  // Masked evidence is not the words written, and a finding with words beyond the phrase still says something new.
+  return finding.evidence.length > 0 && finding.evidence.every((e) => !e.masked && normalisePhrase(e.match) === suppression.phrase);
+}
+
+/** The header block of a raw message (postal-mime reads addresses from it without the body). */
+function headerBlock(raw: Buffer): Buffer {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  const ends = [crlf === -1 ? -1 : crlf + 4, lf === -1 ? -1 : lf + 2].filter((n) => n >= 0);
+  return ends.length === 0 ? raw : raw.subarray(0, Math.min(...ends));
+}
+
+function addressesOf(list: Address[] | Address | undefined): string[] {
+  if (!list) return [];
+  return (Array.isArray(list) ? list : [list]).flatMap((a) => (a.group ? a.group.map((m) => m.address) : [a.address ?? '']));
+}
+
+/**
+ * Everyone the message is from or to. A flagged report names them (the journal envelope's hidden
+ * recipients included); a clean report names nobody, so they are read from the headers and the
+ * envelope, only once an account under authorisation appears there at all.
+ */
+async function partiesOf(raw: Buffer, report: ScanReport, envelope: JournalEnvelope | undefined, accounts: readonly string[]): Promise<Set<string>> {
+  if (report.from || report.recipients) {
+    return new Set([report.from?.address ?? '', ...(report.recipients ?? []).map((r) => r.address)].map((a) => a.toLowerCase()));
+  }
+  const headers = headerBlock(raw);
+  const seen = `${headers.toString('utf8')}\n${envelope?.sender ?? ''}\n${(envelope?.recipients ?? []).join('\n')}`.toLowerCase();
+  if (!accounts.some((account) => seen.includes(account))) return new Set();
+  const parsed = await PostalMime.parse(headers);
+  return new Set(
+    [...addressesOf(parsed.from), ...addressesOf(parsed.sender), ...addressesOf(parsed.to), ...addressesOf(parsed.cc), ...addressesOf(parsed.bcc), envelope?.sender ?? '', ...(envelope?.recipients ?? [])].map((a) =>
+      a.toLowerCase(),
+    ),
+  );
+}
+
+function messageDate(report: ScanReport): Date | null {
+  if (!report.date) return null;
+  const date = new Date(report.date);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
+  const { store, keys, logger, routes } = options;
+  const now = options.now ?? (() => new Date());
+  const refreshMs = options.refreshMs ?? REFRESH_MS;
+  let suppressions: Suppression[] = [];
+  let authorisations: Authorisation[] = [];
+  let loadedAt = -Infinity;
+  let loading: Promise<void> | null = null;
+  const counts: ScanFeedbackCounts = { findingsSuppressed: 0, retained: 0, retainFailures: 0 };
+
+  async function load(): Promise<void> {
+    const at = now();
+    try {
+      [suppressions, authorisations] = await Promise.all([store.activeSuppressions(at), store.activeAuthorisations(at)]);
+    } catch (error) {
+      // Scanning goes on with the lists it had; they are read again at the next interval.
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot read suppressions and authorisations: using the last ones read');
+    } finally {
+      loadedAt = Date.now();
+    }
+  }
+
+  async function current(): Promise<void> {
+    if (Date.now() - loadedAt < refreshMs) return;
+    loading ??= load().finally(() => (loading = null));
+    await loading;
+  }
+
+  return {
+    async suppress(report) {
+      if (!report.flagged) return report;
+      await current();
+      const at = now();
+      const active = suppressions.filter((s) => s.expiresAt > at);
+      if (active.length === 0) return report;
+      const sender = report.from?.address.toLowerCase() ?? null;
+      const hits = new Map<number, number>();
+      const kept = report.findings.filter((finding) => {
+        if (finding.severity === 'urgent') return true;
+        const suppression = active.find((s) => covers(s, finding, sender));
+        if (!suppression) return true;
+        hits.set(suppression.id, (hits.get(suppression.id) ?? 0) + 1);
+        return false;
+      });
+      if (hits.size === 0) return report;
+      counts.findingsSuppressed += report.findings.length - kept.length;
+      await store.countSuppressionHits(hits, at).catch((error: unknown) =>
+        logger.warn({ suppressions: [...hits.keys()], err: error instanceof Error ? error.message : String(error) }, 'cannot count suppression hits'),
+      );
+      const verdict = verdictFor(kept, routes);
+      logger.debug({ suppressions: [...hits.keys()], dropped: report.findings.length - kept.length, flagged: verdict.flagged }, 'findings suppressed');
+      if (verdict.flagged) return { ...report, ...verdict };
+      const { from: _from, recipients: _recipients, subject: _subject, ...clean } = report;
+      return { ...clean, ...verdict };
+    },
+
+    async retain(raw, key, report, flagId, envelope) {
+      await current();
+      const at = now();
+      const active = authorisations.filter((a) => isActive(a, at));
+      if (active.length === 0) return 0;
+      let kept = 0;
+      try {
+        const parties = await partiesOf(raw, report, envelope, active.map((a) => a.account));
+        for (const authorisation of active.filter((a) => parties.has(a.account))) {
+          const sealed = sealRetained(raw, keys.original, authorisation.id, key);
+          if (await store.retainMessage({ authorisationId: authorisation.id, messageKey: key, flagId, direction: report.direction, messageDate: messageDate(report), sealed })) {
+            kept += 1;
+            counts.retained += 1;
+          }
+        }
+      } catch (error) {
+        counts.retainFailures += 1;
+        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'cannot keep a message for targeted monitoring: its scan is recorded, the kept copy is missing');
+        return kept;
+      }
+      if (kept > 0) logger.debug({ flagId, kept }, 'message kept for targeted monitoring');
+      return kept;
+    },
+
+    async refresh() {
+      loadedAt = -Infinity;
+      await current();
+    },
+
+    counts: () => ({ ...counts }),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Local passwords, hashed with scrypt (node:crypto) and stored as one self-describing string,
+ * `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (PHC format, base64 without padding), so the cost can
+ * rise later without invalidating the hashes already stored.
+ */
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+export interface ScryptCost {
+  /** log2 of N, the CPU and memory cost. */
+  ln: number;
+  r: number;
+  p: number;
+}
+
+/** N = 2^15, r = 8, p = 1: 32 MiB and roughly 50-100 ms per hash on a school's server. */
+export const DEFAULT_COST: ScryptCost = { ln: 15, r: 8, p: 1 };
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+export const MIN_PASSWORD_LENGTH = 12;
+const MAX_PASSWORD_LENGTH = 1024;
+
+/** What is wrong with a new password, for the form or the command line; null when it will do. */
+export function passwordProblem(password: string): string | null {
+  if (password.length < MIN_PASSWORD_LENGTH) return `password: at least ${MIN_PASSWORD_LENGTH} characters (a few words together make a good one)`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `password: at most ${MAX_PASSWORD_LENGTH} characters`;
+  if (password.trim() !== password) return 'password: no spaces at the start or end';
+  return null;
+}
+
+function derive(password: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
+  const N = 2 ** cost.ln;
+  // scrypt needs 128 * N * r bytes; Node's default ceiling is exactly that at 2^15, so leave room.
+  const options: ScryptOptions = { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r };
+  return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, KEY_BYTES, options, (error, key) => (error ? reject(error) : resolve(key))));
+}
+
+const b64 = (bytes: Buffer): string => bytes.toString('base64').replace(/=+$/, '');
+
+export async function hashPassword(password: string, cost: ScryptCost = DEFAULT_COST): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await derive(password, salt, cost);
+  return `$scrypt$ln=${cost.ln},r=${cost.r},p=${cost.p}$${b64(salt)}$${b64(key)}`;
+}
+
+/** False for a wrong password and for a stored string that is not one of ours (never throws on it). */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const match = FORMAT.exec(stored);
+  if (!match) return false;
+  const [, ln, r, p, salt, hash] = match;
+  const expected = Buffer.from(hash!, 'base64');
+  const key = await derive(password, Buffer.from(salt!, 'base64'), { ln: Number(ln), r: Number(r), p: Number(p) });
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+let decoy: Promise<string> | undefined;
+
+/**
+ * Spends the same scrypt as a real check, for a sign-in whose account does not exist, is
+ * disabled or has no password: the answer's timing must not say which accounts exist.
+ */
+export async function verifyDecoy(password: string): Promise<false> {
+  decoy ??= hashPassword(randomBytes(16).toString('hex'));
+  await verifyPassword(password, await decoy);
+  return false;
+}
