@@ -1,33 +1,15 @@
 /**
- * Operators' and monitors' commands on the delivery records, until the review UI does the same:
+ * Operators' and monitors' commands on the delivery records, beside the review UI (a running
+ * cluster, or a stopped embedded store):
  * `kestrel flags ack ID` stops an urgent flag's escalation, `kestrel deliveries` lists copies not
  * yet delivered with the reason, `kestrel deliveries retry ID` sends a failed one again.
  */
 import type { KestrelConfig } from '../config/schema.js';
 import type { Delivery, DeliveryStatus } from '../flags/deliveries.js';
-import { openFlagStore } from '../flags/open.js';
-import type { SqlFlagStore } from '../flags/store.js';
-import { createLogger } from '../log.js';
-import { EXIT, StartupError, UsageError } from './errors.js';
+import { EXIT, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
+import { withStore } from './with-store.js';
 
-async function withStore<T>(config: KestrelConfig, io: CliIo, use: (store: SqlFlagStore) => Promise<T>): Promise<T> {
-  // Logs go to stderr at warn, so the command's own output stays readable.
-  const logger = createLogger({ ...config, log: { level: 'warn' } }, io.stderr);
-  let store: SqlFlagStore;
-  try {
-    store = await openFlagStore(config.store, logger);
-  } catch (error) {
-    // Embedded PGlite belongs to the one process that has it open, usually a running `kestrel run`.
-    const hint = config.store.url ? '' : ' (while `kestrel run` has the embedded store open, stop it first; a trust that must act on flags while scanning runs the store on PostgreSQL)';
-    throw new StartupError(`${(error as Error).message}${hint}`);
-  }
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
 
 function id(text: string | undefined, what: string): number {
   const n = Number(text);

@@ -5,6 +5,7 @@
  *   either way it also serves the review UI (review.listen), the only way into an embedded store;
  * - `kestrel connector`: connectors feeding the scan queue (cluster mode);
  * - `kestrel worker`: scan workers taking jobs from the queue (cluster mode);
+ * `run` and `worker` (and `kestrel review`) also run the daily retention purge, UI or not.
  * - `kestrel copier`: delivers the copies flags owe, from the copy queue (cluster mode).
  */
 import { Redis } from 'ioredis';
@@ -22,6 +23,7 @@ import type { ProcessDeps } from '../queue/process-message.js';
 import type { MessageSink } from '../connect/types.js';
 import { openFlagStore } from '../flags/open.js';
 import { createScanFeedback, type ScanFeedback } from '../flags/scan-feedback.js';
+import { startRetentionSchedule } from '../review/retention-schedule.js';
 import { addReviewServer } from './review-command.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type KestrelMetrics } from '../ops/metrics.js';
@@ -149,8 +151,17 @@ function queuedCopies(config: KestrelConfig, keys: CopyKeys, service: Service, l
 }
 
 /** Reviewers' suppressions and targeted-monitoring authorisations, applied to each scan in this process. */
-function scanFeedback(config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, logger: Logger): ScanFeedback {
-  return createScanFeedback({ store, keys, logger, routes: config.routes });
+function scanFeedback(config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, service: Service, logger: Logger): ScanFeedback {
+  return createScanFeedback({ store, keys, logger, metrics: service.metrics, routes: config.routes });
+}
+
+/**
+ * The daily retention purge, whether or not this process serves the UI. Every process that scans
+ * runs it; the purge's lock and its record of the last run make them purge once a day between them.
+ */
+function addRetentionSchedule(config: KestrelConfig, store: SqlFlagStore, service: Service, logger: Logger): void {
+  const schedule = startRetentionSchedule({ store, config, logger });
+  service.add({ name: 'retention purge', close: () => schedule.close() });
 }
 
 function addWorker(service: Service, worker: ScanWorker): void {
@@ -183,7 +194,8 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       const keys = copyKeys(config);
       const copies = queuedCopies(config, keys, service, logger);
       if (copies.planOutbox) await addCopyWorker(config, store, keys, service, logger);
-      addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies, feedback: scanFeedback(config, store, keys, logger) }));
+      addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies, feedback: scanFeedback(config, store, keys, service, logger) }));
+      addRetentionSchedule(config, store, service, logger);
       await addReviewServer(service, config, store, keys, logger);
       const sink = await openQueueSink({ config, logger });
       service.add({ name: 'scan queue', close: () => sink.close() });
@@ -212,7 +224,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
     }
     const sink = new InlineSink({
       ...copies,
-      feedback: scanFeedback(config, store, keys, logger),
+      feedback: scanFeedback(config, store, keys, service, logger),
       config,
       store,
       metrics: service.metrics,
@@ -224,6 +236,7 @@ export async function runLive(config: KestrelConfig, options: LiveOptions = {}):
       backoffMs: config.queue.backoffMs,
     });
     logger.info({ accounts: config.accounts.length, threads: threadCount(config) }, 'embedded mode: scanning in this process');
+    addRetentionSchedule(config, store, service, logger);
     await addReviewServer(service, config, store, keys, logger);
     startConnectors(config, service, logger, store, sink, copyGuard(keys, store, service, logger));
   });
@@ -250,7 +263,8 @@ export async function runWorkerCommand(config: KestrelConfig, options: LiveOptio
     const store = await openStore(config, logger, service);
     const keys = copyKeys(config);
     const copies = queuedCopies(config, keys, service, logger);
-    addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies, feedback: scanFeedback(config, store, keys, logger) }));
+    addWorker(service, await startScanWorker({ config, store, metrics: service.metrics, logger, ...copies, feedback: scanFeedback(config, store, keys, service, logger) }));
+    addRetentionSchedule(config, store, service, logger);
   });
 }
 

@@ -40,6 +40,8 @@ Usage:
   kestrel users list                   review accounts, their roles and state
   kestrel users disable|enable USERNAME   stop (and sign out) or restore an account
   kestrel users passwd USERNAME        set a new password (signs the account out everywhere)
+  kestrel users set USERNAME [--role R] [--academy A] [--name N] [--email E]
+                                       change an account (a new role, academy or email signs it out everywhere)
   kestrel purge [--dry-run]            delete review data past its retention period (--dry-run: count only)
 
 Options:
@@ -52,10 +54,10 @@ Options:
       --strict          eval: count also_ok labels as false flags
       --by NAME         flags ack: who acknowledges (default: $USER)
       --failed          deliveries: only the copies that could not be delivered
-      --role ROLE       users add: monitor, dsl, dpo, ict_admin or auditor
-      --academy NAME    users add: a dsl's academy (one of trust.academies)
-      --name NAME       users add: the name shown in the UI and the audit log (default: USERNAME)
-      --email ADDRESS   users add: matches the account to a trust sign-in (review.oidc)
+      --role ROLE       users add, users set: monitor, dsl, dpo, ict_admin or auditor
+      --academy NAME    users add, users set: a dsl's academy (one of trust.academies)
+      --name NAME       users add, users set: the name shown in the UI and the audit log (default: USERNAME)
+      --email ADDRESS   users add, users set: matches the account to a trust sign-in (review.oidc)
       --dry-run         purge: count what would be deleted, delete nothing
   -h, --help            this help
   -v, --version         Kestrel's version

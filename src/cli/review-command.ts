@@ -21,6 +21,7 @@ import { startReviewServer, type ReviewServer } from '../review/server.js';
 import { EXIT, StartupError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { Service } from './service.js';
+import { withStore } from './with-store.js';
 
 export interface ReviewOptions {
   /** Stops the command as SIGTERM would (tests). */
@@ -38,16 +39,14 @@ export function reviewHealth(config: KestrelConfig, store: SqlFlagStore, logger:
 }
 
 /**
- * The review UI, the pipeline's health behind its ops view, and the daily retention purge, inside
- * a long-running command on its store (`kestrel review`, `kestrel run`); closed with the service.
- * Null when review.listen is false.
+ * The review UI and the pipeline's health behind its ops view, inside a long-running command on
+ * its store (`kestrel review`, `kestrel run`); closed with the service. Null when review.listen
+ * is false. The daily retention purge is each command's own (it runs without the UI too).
  */
 export async function addReviewServer(service: Service, config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, logger: Logger): Promise<ReviewServer | null> {
   if (config.review.listen === false) return null;
   const health = reviewHealth(config, store, logger);
   service.add({ name: 'pipeline health', close: () => health.close() });
-  const schedule = startRetentionSchedule({ store, config, logger });
-  service.add({ name: 'retention purge', close: () => schedule.close() });
   const server = await startReviewServer({ config, store, logger, keys, health, now: () => new Date() }, config.review.listen);
   service.add({ name: 'review UI', close: () => server.close() });
   return server;
@@ -62,6 +61,8 @@ export async function runReviewCommand(config: KestrelConfig, options: ReviewOpt
   try {
     const store = await openFlagStore(config.store, logger);
     service.add({ name: 'flag store', close: () => store.close() });
+    const schedule = startRetentionSchedule({ store, config, logger });
+    service.add({ name: 'retention purge', close: () => schedule.close() });
     server = await addReviewServer(service, config, store, copyKeys(config), logger);
   } catch (error) {
     await service.close();
@@ -85,7 +86,7 @@ export interface UsersArgs {
   email?: string | undefined;
 }
 
-const USAGE = 'usage: kestrel users add USERNAME --role ROLE [--academy A] [--name N] [--email E] | list | disable USERNAME | enable USERNAME | passwd USERNAME';
+const USAGE = 'usage: kestrel users add USERNAME --role ROLE [--academy A] [--name N] [--email E] | set USERNAME [--role R] [--academy A] [--name N] [--email E] | list | disable USERNAME | enable USERNAME | passwd USERNAME';
 export const PASSWORD_ENV = 'KESTREL_PASSWORD';
 
 /** Reads a line from a terminal without echoing it. */
@@ -127,21 +128,6 @@ async function newPassword(io: CliIo, env: NodeJS.ProcessEnv): Promise<string> {
   return password;
 }
 
-async function withStore<T>(config: KestrelConfig, io: CliIo, use: (store: SqlFlagStore) => Promise<T>): Promise<T> {
-  const logger = createLogger({ ...config, log: { level: 'warn' } }, io.stderr);
-  let store: SqlFlagStore;
-  try {
-    store = await openFlagStore(config.store, logger);
-  } catch (error) {
-    const hint = config.store.url ? '' : ' (while `kestrel run` has the embedded store open, stop it first)';
-    throw new StartupError(`${(error as Error).message}${hint}`);
-  }
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** What the command line did, in the audit log beside what reviewers did. */
 function cliAudit(store: SqlFlagStore, action: string, user: User, details: Record<string, unknown>, env: NodeJS.ProcessEnv) {
@@ -188,6 +174,43 @@ export async function runUsersCommand(config: KestrelConfig, args: UsersArgs, io
         for (const row of rows) io.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
         return EXIT.ok;
       });
+    case 'set': {
+      const { role, academy, name, email } = args;
+      if (role === undefined && academy === undefined && name === undefined && email === undefined) throw new UsageError('users set: give at least one of --role, --academy, --name, --email (--email "" removes it)');
+      return withStore(config, io, async (store) => {
+        const user = await store.userByUsername(username!);
+        if (!user) {
+          io.stderr.write(`kestrel: there is no user ${username}\n`);
+          return EXIT.usage;
+        }
+        const newRole = role ?? user.role;
+        const checked = checkAccount(config, {
+          username: user.username,
+          role: newRole,
+          academy: academy ?? (newRole === user.role ? (user.academy ?? '') : ''),
+          displayName: name ?? user.displayName,
+          email: email ?? user.email ?? '',
+        });
+        if ('problem' in checked) throw new UsageError(checked.problem);
+        const { displayName, academy: newAcademy, email: newEmail } = checked.fields;
+        let updated: User | null;
+        try {
+          updated = await store.updateUser(user.id, { displayName, role: checked.fields.role, academy: newAcademy, email: newEmail });
+        } catch (error) {
+          if (error instanceof UserError) throw new UsageError(error.message);
+          throw error;
+        }
+        const changed = (['displayName', 'email', 'role', 'academy'] as const).filter((k) => updated![k] !== user[k]);
+        if (changed.length === 0) {
+          io.stdout.write(`user ${user.username} unchanged\n`);
+          return EXIT.ok;
+        }
+        await cliAudit(store, 'user.update', user, { changed, role: updated!.role, academy: updated!.academy, ...(changed.includes('role') ? { fromRole: user.role } : {}) }, env);
+        const signedOut = changed.some((k) => k !== 'displayName');
+        io.stdout.write(`user ${user.username} changed (${changed.join(', ')})${signedOut ? '; its sessions have ended' : ''}\n`);
+        return EXIT.ok;
+      });
+    }
     case 'disable':
     case 'enable':
     case 'passwd': {

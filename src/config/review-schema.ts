@@ -1,9 +1,20 @@
 /** Config for the review UI (`kestrel review`, and `kestrel run` in embedded mode). */
+import { isIP } from 'node:net';
 import * as z from 'zod';
 import { LOOPBACK, nonEmpty, secretSchema } from './operations-schema.js';
 
 /** The host of a URL, without IPv6 brackets (URL keeps them). */
 const hostOf = (url: string): string => new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+
+/** An address or a CIDR block (10.0.0.0/8, fd00::/8): the prefix fits the address family. */
+function isAddressOrBlock(value: string): boolean {
+  const [address = '', prefix, ...more] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || more.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+const proxyAddress = z.string().refine(isAddressOrBlock, { error: 'expected an IP address or CIDR block, e.g. 10.0.0.5 or 10.0.0.0/8' });
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
@@ -35,8 +46,19 @@ export const reviewSchema = z
     publicUrl: httpUrl.transform((url) => url.replace(/\/+$/, '')).optional(),
     /** Serve HTTPS directly: PEM files, absolute once loaded. */
     tls: z.strictObject({ cert: nonEmpty, key: nonEmpty }).optional(),
-    /** Behind a reverse proxy: take the client's address from X-Forwarded-For (sign-in rate limit, audit log). */
-    trustProxy: z.boolean().default(false),
+    /**
+     * Behind a reverse proxy, where the client's address (for the sign-in rate limit and the
+     * audit log) comes from X-Forwarded-For. The client writes the start of that header, so only
+     * the proxies' own entries count: false (not behind a proxy), the proxies' addresses or CIDR
+     * blocks (safest), or the number of proxies in front (1: the address the one proxy appended;
+     * only when the UI cannot be reached except through them). `true` (trust every entry) is
+     * refused: anyone could then pick their address and dodge the limit.
+     */
+    trustProxy: z
+      .union([z.literal(false), z.number().int().min(1).max(10), z.array(proxyAddress).min(1)], {
+        error: 'expected false, the number of proxies in front (1 for one), or a list of their addresses or CIDR blocks; true would trust any address a client writes',
+      })
+      .default(false),
     /** A session ends after this long without a request. */
     sessionIdleMinutes: z.number().int().min(5).max(24 * 60).default(30),
     /** And this long after sign-in, however busy. */

@@ -5,7 +5,8 @@ import { toNumber, type SqlClient } from './sql.js';
 /** More rows than this in one page would make the audit page a bulk export. */
 const MAX_PAGE = 200;
 
-type AuditRow = {
+/** An audit_log row as the drivers return it. */
+export type AuditRow = {
   id: unknown;
   at: Date;
   actor_id: unknown;
@@ -17,7 +18,7 @@ type AuditRow = {
   ip: string | null;
 };
 
-function entryFrom(row: AuditRow): AuditEntry {
+export function entryFrom(row: AuditRow): AuditEntry {
   return {
     id: toNumber(row.id),
     at: row.at,

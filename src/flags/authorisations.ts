@@ -47,8 +47,11 @@ export interface AuthorisationStore {
   authorisation(id: number): Promise<Authorisation | null>;
   /** Newest first. */
   authorisations(): Promise<Authorisation[]>;
-  /** Started, not ended and not ended early at `at`. */
-  activeAuthorisations(at: Date): Promise<Authorisation[]>;
+  /**
+   * Not ended and not ended early at `at`, and started by `until` (default `at`): a scanner that
+   * reads them again only now and then asks for those starting before its next read too.
+   */
+  activeAuthorisations(at: Date, until?: Date): Promise<Authorisation[]>;
   /** Ends an authorisation early (recorded as reviewed, with the reason); false when it had already ended (or does not exist). */
   endAuthorisation(id: number, by: Reviewer, reason: string, at: Date): Promise<boolean>;
   /**
@@ -58,7 +61,10 @@ export interface AuthorisationStore {
   authorisationsDue(at: Date, withinDays: number): Promise<Authorisation[]>;
   /** Records that an ended authorisation was reviewed (reminded_at); false when it has not ended or was reviewed already. */
   markAuthorisationReviewed(id: number, at: Date): Promise<boolean>;
-  /** Keeps one sealed message; false when this authorisation kept it already. */
+  /**
+   * Keeps one sealed message while its authorisation is in force (started, not ended, not ended
+   * early) now; false when it is not, or when it kept the message already.
+   */
   retainMessage(input: RetainInput): Promise<boolean>;
   /** Newest first. */
   retainedMessages(authorisationId: number, page: Page): Promise<{ items: RetainedMessage[]; total: number }>;
@@ -209,10 +215,10 @@ export function createAuthorisationStore(client: SqlClient): AuthorisationStore 
       return rows.map(authorisationFrom);
     },
 
-    async activeAuthorisations(at) {
+    async activeAuthorisations(at, until = at) {
       const { rows } = await client.query<AuthorisationRow>(
-        'SELECT * FROM authorisations WHERE revoked_at IS NULL AND starts_at <= $1 AND ends_at > $1 ORDER BY id',
-        [at],
+        'SELECT * FROM authorisations WHERE revoked_at IS NULL AND starts_at <= $2 AND ends_at > $1 ORDER BY id',
+        [at, until],
       );
       return rows.map(authorisationFrom);
     },
@@ -244,8 +250,11 @@ export function createAuthorisationStore(client: SqlClient): AuthorisationStore 
 
     async retainMessage(input) {
       const { rowCount } = await client.query(
+        // Checked here, not only against a scanner's list read up to 30 s ago: ending an authorisation stops keeping at once.
         `INSERT INTO retained_messages (authorisation_id, message_key, flag_id, direction, message_date, sealed)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (authorisation_id, message_key) DO NOTHING`,
+         SELECT $1, $2, $3, $4, $5, $6 FROM authorisations
+         WHERE id = $1 AND starts_at <= now() AND ${ENDS} > now()
+         ON CONFLICT (authorisation_id, message_key) DO NOTHING`,
         [input.authorisationId, input.messageKey, input.flagId, input.direction, input.messageDate, input.sealed],
       );
       return rowCount > 0;

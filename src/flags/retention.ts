@@ -1,5 +1,6 @@
 /**
- * The retention purge: expired flags, evidence, kept messages, sessions and audit rows. Logs and
+ * The retention purge: expired flags, evidence, kept messages, suppressions and authorisations,
+ * sessions and audit rows. Logs and
  * monitoring data are "kept for no longer than necessary" (002_ac353918cf928566.txt, Monitoring
  * and Logging); each run records what it deleted (table purges, and a `purge.run` audit row).
  */
@@ -29,6 +30,11 @@ export interface PurgeCounts {
   messageKeys: number;
   scanFailures: number;
   sessions: number;
+  /** Suppressions expired or revoked more than falsePositiveDays ago. */
+  suppressions: number;
+  /** Authorisations ended more than auditDays ago (their kept messages went with them, counted in retainedMessages). */
+  authorisations: number;
+  /** Audit rows past auditDays, except those of a flag that still exists. */
   auditRows: number;
 }
 
@@ -110,12 +116,37 @@ function expired<T extends { categories: string[]; status: FlagStatus }>(rows: T
   return rows.filter((row) => since(row).getTime() + flagDays(row, policy) * DAY_MS <= at.getTime());
 }
 
+/** Delivery states a copier may still act on: a flag or original with one of these is not purged. */
+const IN_FLIGHT = "('pending', 'sending', 'uncertain')";
+
+/**
+ * Locks the deliveries of these flags, so an operator's retry (failed to pending) cannot land
+ * between the purge's last look at them and its delete: a retry that committed first is seen by
+ * the purge's next statement, and one that comes later waits for the purge to commit.
+ */
+async function lockDeliveries(tx: Queryable, flagIds: readonly number[]): Promise<void> {
+  if (flagIds.length > 0) await tx.query('SELECT id FROM deliveries WHERE flag_id = ANY($1::bigint[]) FOR UPDATE', [flagIds]);
+}
+
+type ClosedFlagRow = { id: unknown; categories: string[]; status: FlagStatus; closed_at: Date };
+
+/** Closed flags past the shortest period with no copy in flight; `ids` narrows to those. */
+const closedFlagsSql = (ids: boolean, lock: boolean): string =>
+  `SELECT f.id, f.categories, f.status, f.closed_at FROM flags f
+   WHERE f.closed_at IS NOT NULL AND f.status = ANY($3::text[]) AND f.closed_at <= ${before('$1', '$2')}
+     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = f.id AND d.status IN ${IN_FLIGHT})
+     ${ids ? 'AND f.id = ANY($4::bigint[])' : ''} ${lock ? 'FOR UPDATE OF f' : ''}`;
+
 async function purgeFlags(tx: Queryable, policy: RetentionPolicy, at: Date): Promise<Pick<PurgeCounts, 'flags' | 'findings' | 'occurrences' | 'reviews' | 'deliveries'>> {
   const shortest = Math.min(policy.falsePositiveDays, ...Object.values(policy.categories));
-  const { rows } = await tx.query<{ id: unknown; categories: string[]; status: FlagStatus; closed_at: Date }>(
-    `SELECT id, categories, status, closed_at FROM flags WHERE closed_at IS NOT NULL AND status = ANY($3::text[]) AND closed_at <= ${before('$1', '$2')}`,
-    [at, shortest, CLOSED_STATUSES],
-  );
+  const params = [at, shortest, CLOSED_STATUSES];
+  // Locked: a reviewer reopening one of these waits, or (first) takes it out of the selection; new
+  // deliveries and occurrences of a locked flag wait too (their foreign keys need its row).
+  const locked = await tx.query<ClosedFlagRow>(closedFlagsSql(false, true), params);
+  const candidates = expired(locked.rows, (row) => row.closed_at, at, policy).map((row) => toNumber(row.id));
+  await lockDeliveries(tx, candidates);
+  // Looked at again now that nothing can change: a retry that committed before the lock shows here.
+  const { rows } = candidates.length === 0 ? { rows: [] } : await tx.query<ClosedFlagRow>(closedFlagsSql(true, false), [...params, candidates]);
   const ids = expired(rows, (row) => row.closed_at, at, policy).map((row) => toNumber(row.id));
   if (ids.length === 0) return { flags: 0, findings: 0, occurrences: 0, reviews: 0, deliveries: 0 };
   const of = (table: string): Promise<number> => count(tx, `SELECT count(*) AS n FROM ${table} WHERE flag_id = ANY($1::bigint[])`, [ids]);
@@ -127,13 +158,22 @@ async function purgeFlags(tx: Queryable, policy: RetentionPolicy, at: Date): Pro
   return { flags: deleted.rowCount, ...counts };
 }
 
+type StrandedRow = { flag_id: unknown; stored_at: Date; categories: string[]; status: FlagStatus };
+
+/** Originals kept for a retry of a failed copy, with nothing in flight; `ids` narrows to those. */
+const strandedSql = (ids: boolean, lock: boolean): string =>
+  `SELECT o.flag_id, o.stored_at, f.categories, f.status FROM copy_originals o JOIN flags f ON f.id = o.flag_id
+   WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = o.flag_id AND d.status = 'failed')
+     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = o.flag_id AND d.status IN ${IN_FLIGHT})
+     ${ids ? 'AND o.flag_id = ANY($1::bigint[])' : ''} ${lock ? 'FOR UPDATE OF o, f' : ''}`;
+
 /** Originals the copier keeps for a retry of a failed copy: once nothing is in flight and the flag's period has passed, nobody will retry. */
 async function purgeStrandedOriginals(tx: Queryable, policy: RetentionPolicy, at: Date): Promise<number> {
-  const { rows } = await tx.query<{ flag_id: unknown; stored_at: Date; categories: string[]; status: FlagStatus }>(
-    `SELECT o.flag_id, o.stored_at, f.categories, f.status FROM copy_originals o JOIN flags f ON f.id = o.flag_id
-     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = o.flag_id AND d.status = 'failed')
-       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = o.flag_id AND d.status IN ('pending', 'sending', 'uncertain'))`,
-  );
+  const locked = await tx.query<StrandedRow>(strandedSql(false, true));
+  const candidates = expired(locked.rows, (row) => row.stored_at, at, policy).map((row) => toNumber(row.flag_id));
+  if (candidates.length === 0) return 0;
+  await lockDeliveries(tx, candidates);
+  const { rows } = await tx.query<StrandedRow>(strandedSql(true, false), [candidates]);
   const ids = expired(rows, (row) => row.stored_at, at, policy).map((row) => toNumber(row.flag_id));
   if (ids.length === 0) return 0;
   return (await tx.query('DELETE FROM copy_originals WHERE flag_id = ANY($1::bigint[])', [ids])).rowCount;
@@ -169,21 +209,42 @@ async function purgeAll(tx: Queryable, policy: RetentionPolicy, at: Date): Promi
      WHERE r.authorisation_id = a.id AND LEAST(a.ends_at, COALESCE(a.revoked_at, a.ends_at)) <= ${before('$1', '$2')}`,
     [at, policy.retainedMessagesDays],
   );
+  // The record of an authorisation lasts as long as the audit log that names it.
+  const endedAuthorisations = `LEAST(ends_at, COALESCE(revoked_at, ends_at)) <= ${before('$1', '$2')}`;
+  const retainedWithAuthorisations = await count(
+    tx,
+    `SELECT count(*) AS n FROM retained_messages WHERE authorisation_id IN (SELECT id FROM authorisations WHERE ${endedAuthorisations})`,
+    [at, policy.auditDays],
+  );
+  const authorisations = await deleteWhere(tx, `DELETE FROM authorisations WHERE ${endedAuthorisations}`, [at, policy.auditDays]);
+  const suppressions = await deleteWhere(
+    tx,
+    `DELETE FROM suppressions WHERE LEAST(expires_at, COALESCE(revoked_at, expires_at)) <= ${before('$1', '$2')}`,
+    [at, policy.falsePositiveDays],
+  );
   const messageKeys = await deleteWhere(tx, `DELETE FROM messages WHERE flag_id IS NULL AND scanned_at <= ${before('$1', '$2')}`, [at, policy.scannedKeysDays]);
   const scanFailures = await deleteWhere(tx, `DELETE FROM scan_failures WHERE failed_at <= ${before('$1', '$2')}`, [at, policy.scanFailuresDays]);
   const sessions = await deleteWhere(tx, 'DELETE FROM sessions WHERE expires_at <= $1', [at]);
   // The audit log refuses deletes unless this transaction says it is the purge.
   await tx.query("SELECT set_config('kestrel.audit_purge', 'on', true)");
-  const auditRows = await deleteWhere(tx, `DELETE FROM audit_log WHERE at <= ${before('$1', '$2')}`, [at, policy.auditDays]);
+  // A flag's history outlives nothing of the flag: while the flag is kept (open, or in its period), so is who saw and changed it.
+  const auditRows = await deleteWhere(
+    tx,
+    `DELETE FROM audit_log a WHERE a.at <= ${before('$1', '$2')}
+       AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.id = CASE WHEN a.target ~ '^flag:[0-9]{1,18}$' THEN substring(a.target FROM 6)::bigint END)`,
+    [at, policy.auditDays],
+  );
   return {
     ...flags,
     deliveries: flags.deliveries + digests.deliveries,
     copyOriginals,
     digests: digests.digests,
-    retainedMessages,
+    retainedMessages: retainedMessages + retainedWithAuthorisations,
     messageKeys,
     scanFailures,
     sessions,
+    suppressions,
+    authorisations,
     auditRows,
   };
 }

@@ -120,7 +120,7 @@ export interface AuditEntry {
   role: Role | null;
   /** Dotted verb: flag.view, flag.export.pdf, flag.outcome, suppression.create, user.create, auth.login, purge.run... */
   action: string;
-  /** What was acted on: `flag:12`, `user:3`, `authorisation:2`, `group:<key>`; null for sign-in and searches. */
+  /** What was acted on: `flag:12`, `user:3`, `authorisation:2`; null for sign-in and searches. A group outcome is filed under its lowest flag id. */
   target: string | null;
   /** Ids, statuses, counts and filters; never message content or evidence. */
   details: Record<string, unknown>;
@@ -128,6 +128,9 @@ export interface AuditEntry {
 }
 
 export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
+
+/** Who did something and from where: the store adds the action, target and details it alone knows (an outcome's audit row). */
+export type AuditActor = Pick<AuditInput, 'actorId' | 'actor' | 'role' | 'ip'>;
 
 export interface AuditQuery {
   actorId?: number;

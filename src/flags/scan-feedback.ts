@@ -10,6 +10,7 @@ import type { Route } from '../config/schema.js';
 import type { JournalEnvelope } from '../connect/types.js';
 import type { CopyKeys } from '../copy/keys.js';
 import type { Logger } from '../log.js';
+import type { KestrelMetrics } from '../ops/metrics.js';
 import type { ScanReport } from '../scan/pipeline.js';
 import type { Finding } from '../scan/types.js';
 import { verdictFor } from '../scan/verdict.js';
@@ -17,36 +18,49 @@ import { isActive, sealRetained, type AuthorisationStore } from './authorisation
 import type { Authorisation, Suppression } from './review-types.js';
 import { normalisePhrase, type SuppressionStore } from './suppressions.js';
 
-export interface ScanFeedbackCounts {
-  /** Findings dropped by a suppression. */
-  findingsSuppressed: number;
-  /** Messages kept under an authorisation. */
-  retained: number;
-  /** Messages that should have been kept and could not be (logged each time). */
-  retainFailures: number;
+/** A report with suppressed findings dropped, and the findings each suppression dropped (id -> count). */
+export interface Suppressed {
+  report: ScanReport;
+  hits: ReadonlyMap<number, number>;
+}
+
+/** One copy of a message that may be kept for targeted monitoring. */
+export interface RetainRequest {
+  raw: Buffer;
+  key: string;
+  /** The flag the message raised, if any. */
+  flagId: number | null;
+  envelope?: JournalEnvelope | undefined;
+  /** The login of the mailbox it was found in (config accounts[].user): its owner is a party, named in a header or not. */
+  mailbox?: string | undefined;
+  /** Its report, or how to get one (a copy already scanned elsewhere is scanned again only if it is kept). */
+  report: ScanReport | (() => Promise<ScanReport>);
 }
 
 export interface ScanFeedback {
   /**
    * The report without findings an active suppression covers, its verdict recomputed. An urgent
    * finding (imminent risk to a child) is never dropped. A report left with no findings is clean,
-   * and loses its parties and subject like any clean report.
+   * and loses its parties and subject like any clean report. Nothing is counted yet: see countHits.
    */
-  suppress(report: ScanReport): Promise<ScanReport>;
+  suppress(report: ScanReport): Promise<Suppressed>;
+  /** Counts suppress's hits (metric and each suppression's hits): once, by whoever recorded the scan. */
+  countHits(hits: ReadonlyMap<number, number>): Promise<void>;
   /**
    * Keeps the message under each active authorisation whose account is a party to it. Never
-   * throws: a failure is logged (without addresses) and counted. Returns how many copies it kept.
+   * throws: a failure is logged (without addresses) and counted. Returns how many copies it kept
+   * (0 for a copy kept already).
    */
-  retain(raw: Buffer, key: string, report: ScanReport, flagId: number | null, envelope?: JournalEnvelope): Promise<number>;
+  retain(request: RetainRequest): Promise<number>;
   /** Reads suppressions and authorisations again now (they are otherwise re-read every 30 s). */
   refresh(): Promise<void>;
-  counts(): ScanFeedbackCounts;
 }
 
 export interface ScanFeedbackOptions {
   store: Pick<SuppressionStore, 'activeSuppressions' | 'countSuppressionHits'> & Pick<AuthorisationStore, 'activeAuthorisations' | 'retainMessage'>;
   keys: Pick<CopyKeys, 'original'>;
   logger: Logger;
+  metrics: Pick<KestrelMetrics, 'findingsSuppressed' | 'retained' | 'retainFailures'>;
   /** The config's routes, to recompute a verdict after findings are dropped. */
   routes: Record<string, Route>;
   now?: () => Date;
@@ -78,23 +92,20 @@ function addressesOf(list: Address[] | Address | undefined): string[] {
 }
 
 /**
- * Everyone the message is from or to. A flagged report names them (the journal envelope's hidden
- * recipients included); a clean report names nobody, so they are read from the headers and the
- * envelope, only once an account under authorisation appears there at all.
+ * Everyone the message is from or to: the owner of the mailbox it was found in (mail from a
+ * distribution list names the list, not them), and those the headers and the journal envelope
+ * name, read only once an account under authorisation appears there at all.
  */
-async function partiesOf(raw: Buffer, report: ScanReport, envelope: JournalEnvelope | undefined, accounts: readonly string[]): Promise<Set<string>> {
-  if (report.from || report.recipients) {
-    return new Set([report.from?.address ?? '', ...(report.recipients ?? []).map((r) => r.address)].map((a) => a.toLowerCase()));
-  }
+async function partiesOf(request: RetainRequest, accounts: readonly string[]): Promise<Set<string>> {
+  const { raw, envelope, mailbox } = request;
+  const parties = new Set<string>(mailbox ? [mailbox.toLowerCase()] : []);
   const headers = headerBlock(raw);
   const seen = `${headers.toString('utf8')}\n${envelope?.sender ?? ''}\n${(envelope?.recipients ?? []).join('\n')}`.toLowerCase();
-  if (!accounts.some((account) => seen.includes(account))) return new Set();
+  if (!accounts.some((account) => seen.includes(account))) return parties;
   const parsed = await PostalMime.parse(headers);
-  return new Set(
-    [...addressesOf(parsed.from), ...addressesOf(parsed.sender), ...addressesOf(parsed.to), ...addressesOf(parsed.cc), ...addressesOf(parsed.bcc), envelope?.sender ?? '', ...(envelope?.recipients ?? [])].map((a) =>
-      a.toLowerCase(),
-    ),
-  );
+  const named = [...addressesOf(parsed.from), ...addressesOf(parsed.sender), ...addressesOf(parsed.to), ...addressesOf(parsed.cc), ...addressesOf(parsed.bcc), envelope?.sender ?? '', ...(envelope?.recipients ?? [])];
+  for (const address of named) parties.add(address.toLowerCase());
+  return parties;
 }
 
 function messageDate(report: ScanReport): Date | null {
@@ -104,19 +115,19 @@ function messageDate(report: ScanReport): Date | null {
 }
 
 export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
-  const { store, keys, logger, routes } = options;
+  const { store, keys, logger, routes, metrics } = options;
   const now = options.now ?? (() => new Date());
   const refreshMs = options.refreshMs ?? REFRESH_MS;
   let suppressions: Suppression[] = [];
   let authorisations: Authorisation[] = [];
   let loadedAt = -Infinity;
   let loading: Promise<void> | null = null;
-  const counts: ScanFeedbackCounts = { findingsSuppressed: 0, retained: 0, retainFailures: 0 };
 
   async function load(): Promise<void> {
     const at = now();
     try {
-      [suppressions, authorisations] = await Promise.all([store.activeSuppressions(at), store.activeAuthorisations(at)]);
+      // Those starting before the next read too; retainMessage itself refuses one not yet (or no longer) in force.
+      [suppressions, authorisations] = await Promise.all([store.activeSuppressions(at), store.activeAuthorisations(at, new Date(at.getTime() + refreshMs))]);
     } catch (error) {
       // Scanning goes on with the lists it had; they are read again at the next interval.
       logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot read suppressions and authorisations: using the last ones read');
@@ -133,11 +144,12 @@ export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
 
   return {
     async suppress(report) {
-      if (!report.flagged) return report;
+      const none = { report, hits: new Map<number, number>() };
+      if (!report.flagged) return none;
       await current();
       const at = now();
       const active = suppressions.filter((s) => s.expiresAt > at);
-      if (active.length === 0) return report;
+      if (active.length === 0) return none;
       const sender = report.from?.address.toLowerCase() ?? null;
       const hits = new Map<number, number>();
       const kept = report.findings.filter((finding) => {
@@ -147,35 +159,43 @@ export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
         hits.set(suppression.id, (hits.get(suppression.id) ?? 0) + 1);
         return false;
       });
-      if (hits.size === 0) return report;
-      counts.findingsSuppressed += report.findings.length - kept.length;
-      await store.countSuppressionHits(hits, at).catch((error: unknown) =>
-        logger.warn({ suppressions: [...hits.keys()], err: error instanceof Error ? error.message : String(error) }, 'cannot count suppression hits'),
-      );
+      if (hits.size === 0) return none;
       const verdict = verdictFor(kept, routes);
       logger.debug({ suppressions: [...hits.keys()], dropped: report.findings.length - kept.length, flagged: verdict.flagged }, 'findings suppressed');
-      if (verdict.flagged) return { ...report, ...verdict };
+      if (verdict.flagged) return { report: { ...report, ...verdict }, hits };
       const { from: _from, recipients: _recipients, subject: _subject, ...clean } = report;
-      return { ...clean, ...verdict };
+      return { report: { ...clean, ...verdict }, hits };
     },
 
-    async retain(raw, key, report, flagId, envelope) {
+    async countHits(hits) {
+      if (hits.size === 0) return;
+      metrics.findingsSuppressed.inc([...hits.values()].reduce((sum, n) => sum + n, 0));
+      await store.countSuppressionHits(hits, now()).catch((error: unknown) =>
+        logger.warn({ suppressions: [...hits.keys()], err: error instanceof Error ? error.message : String(error) }, 'cannot count suppression hits'),
+      );
+    },
+
+    async retain(request) {
       await current();
       const at = now();
       const active = authorisations.filter((a) => isActive(a, at));
       if (active.length === 0) return 0;
+      const { raw, key, flagId } = request;
       let kept = 0;
       try {
-        const parties = await partiesOf(raw, report, envelope, active.map((a) => a.account));
-        for (const authorisation of active.filter((a) => parties.has(a.account))) {
+        const parties = await partiesOf(request, active.map((a) => a.account));
+        const covering = active.filter((a) => parties.has(a.account));
+        if (covering.length === 0) return 0;
+        const report = typeof request.report === 'function' ? await request.report() : request.report;
+        for (const authorisation of covering) {
           const sealed = sealRetained(raw, keys.original, authorisation.id, key);
           if (await store.retainMessage({ authorisationId: authorisation.id, messageKey: key, flagId, direction: report.direction, messageDate: messageDate(report), sealed })) {
             kept += 1;
-            counts.retained += 1;
+            metrics.retained.inc();
           }
         }
       } catch (error) {
-        counts.retainFailures += 1;
+        metrics.retainFailures.inc();
         logger.error({ err: error instanceof Error ? error.message : String(error) }, 'cannot keep a message for targeted monitoring: its scan is recorded, the kept copy is missing');
         return kept;
       }
@@ -187,7 +207,5 @@ export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
       loadedAt = -Infinity;
       await current();
     },
-
-    counts: () => ({ ...counts }),
   };
 }

@@ -4,6 +4,7 @@
  * nothing here reads a subject, a party or evidence.
  */
 import { CLOSED_STATUSES, type FlagScope } from './review-types.js';
+import { Params, scopeCondition } from './scope-sql.js';
 import { toNumber, type SqlClient } from './sql.js';
 
 export interface Count {
@@ -62,29 +63,23 @@ export interface StatsStore {
   scanFailureCount(): Promise<number>;
 }
 
-/** The SQL condition selecting the flags (table alias `f`) in a scope; its parameter goes at `$index`. */
-function scopeCondition(scope: FlagScope, index: number): { sql: string; params: unknown[] } {
-  switch (scope.kind) {
-    case 'all':
-      return { sql: 'true', params: [] };
-    case 'academy':
-      return { sql: `$${index}::text = ANY (f.academies)`, params: [scope.academy] };
-    case 'category_prefix':
-      return { sql: `EXISTS (SELECT 1 FROM unnest(f.categories) AS c WHERE c = $${index}::text OR starts_with(c, $${index}::text || '.'))`, params: [scope.prefix] };
-    case 'none':
-      return { sql: 'false', params: [] };
-  }
-}
-
 const MAX_WEEKS = 104;
 
 export function createStatsStore(client: SqlClient): StatsStore {
   return {
     async flagStats(scope, query) {
       if (!Number.isSafeInteger(query.weeks) || query.weeks < 1 || query.weeks > MAX_WEEKS) throw new Error(`flag stats: weeks ${query.weeks} is not between 1 and ${MAX_WEEKS}`);
-      // $1 now, $2 zone, $3 weeks; the scope's parameter follows.
-      const scoped = scopeCondition(scope, 4);
-      const params = [query.now, query.timeZone, query.weeks, ...scoped.params];
+      // $1 now, $2 zone, $3 weeks; the scope's parameters follow.
+      const numbered = new Params();
+      numbered.add(query.now);
+      numbered.add(query.timeZone);
+      numbered.add(query.weeks);
+      const scoped = scopeCondition(scope, numbered, 'f');
+      const params = numbered.values;
+      // A DSL's flags may name other academies too: only their own academy's row is theirs to see.
+      const academyOnly = scope.kind === 'academy' ? { sql: `WHERE a = $${params.length + 1}::text`, params: [scope.academy] } : { sql: '', params: [] };
+      const urgentParams = new Params();
+      const urgentScope = scopeCondition(scope, urgentParams, 'f');
       const window = `
         WITH bounds AS (
           SELECT date_trunc('week', $1::timestamptz AT TIME ZONE $2::text) - ($3::int - 1) * interval '1 week' AS first_week,
@@ -92,7 +87,7 @@ export function createStatsStore(client: SqlClient): StatsStore {
         ),
         counted AS (
           SELECT f.* FROM flags AS f, bounds
-          WHERE ${scoped.sql}
+          WHERE ${scoped}
             AND f.created_at >= bounds.first_week AT TIME ZONE $2::text
             AND f.created_at < (bounds.last_week + interval '1 week') AT TIME ZONE $2::text
         )`;
@@ -114,9 +109,9 @@ export function createStatsStore(client: SqlClient): StatsStore {
         client.query<{ key: string | null; count: unknown }>(
           `${window}
            SELECT a AS key, count(*) AS count
-           FROM counted LEFT JOIN LATERAL unnest(counted.academies) AS a ON true
+           FROM counted LEFT JOIN LATERAL unnest(counted.academies) AS a ON true ${academyOnly.sql}
            GROUP BY a ORDER BY count(*) DESC, a NULLS LAST`,
-          params,
+          [...params, ...academyOnly.params],
         ),
         client.query<{ week: string; start: Date; count: unknown }>(
           `${window}
@@ -128,8 +123,8 @@ export function createStatsStore(client: SqlClient): StatsStore {
           params,
         ),
         client.query<{ count: unknown }>(
-          `SELECT count(*) AS count FROM flags AS f WHERE f.urgent AND f.acknowledged_at IS NULL AND ${scopeCondition(scope, 1).sql}`,
-          scoped.params,
+          `SELECT count(*) AS count FROM flags AS f WHERE f.urgent AND f.acknowledged_at IS NULL AND ${urgentScope}`,
+          urgentParams.values,
         ),
       ]);
       const row = summary.rows[0]!;

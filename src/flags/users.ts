@@ -1,8 +1,8 @@
 /**
  * Reviewers' accounts and sessions (tables users, sessions). Accounts are disabled, never deleted:
  * the audit log and outcomes keep naming them. A session row holds the SHA-256 of its cookie's
- * token, never the token. Whatever changes what an account may see (disabling it, a new role or
- * academy, a new password) ends its sessions in the same transaction.
+ * token, never the token. Whatever changes what an account may see or who may sign in as it
+ * (disabling it, a new role, academy, password or email) ends its sessions in the same transaction.
  */
 import type { Reviewer, Role } from './review-types.js';
 import { toNumber, type Queryable, type SqlClient } from './sql.js';
@@ -88,10 +88,19 @@ export interface UserStore {
   userByEmail(email: string): Promise<User | null>;
   userByOidcSubject(subject: string): Promise<User | null>;
   loginRecord(username: string): Promise<LoginRecord | null>;
-  /** Null when there is no such account. A change of role or academy ends the account's sessions. */
+  /**
+   * Null when there is no such account. A change of role or academy ends the account's sessions;
+   * a change of email also unbinds its OIDC identity, so the next trust-account sign-in must
+   * come from the new address.
+   */
   updateUser(id: number, changes: UserChanges): Promise<User | null>;
   /** Sets (or with null removes) the password, clears any lockout and ends the account's sessions. */
   setPassword(id: number, passwordHash: string | null): Promise<boolean>;
+  /**
+   * The same password hashed at a new cost, after a sign-in proved it: only while the stored hash
+   * is still `from` (a password set meanwhile wins). Sessions and lockout are left alone.
+   */
+  rehashPassword(id: number, from: string, to: string): Promise<boolean>;
   /** Disabling ends the account's sessions; enabling clears any lockout. */
   setDisabled(id: number, disabled: boolean, at: Date): Promise<boolean>;
   /** Binds an OIDC identity to an account that has none yet; false when it already has one. */
@@ -217,18 +226,19 @@ export function createUserStore(client: SqlClient): UserStore {
         const displayName = changes.displayName?.trim() ?? current.displayName;
         if (!displayName) throw new UserError('displayName', 'displayName: required');
         checkAcademy(role, academy);
+        const newEmail = email !== current.email;
         let updated: UserRow;
         try {
           updated = (
             await tx.query<UserRow>(
-              'UPDATE users SET display_name = $2, email = $3, role = $4, academy = $5, updated_at = now() WHERE id = $1 RETURNING *',
+              `UPDATE users SET display_name = $2, email = $3, role = $4, academy = $5, updated_at = now()${newEmail ? ', oidc_subject = NULL' : ''} WHERE id = $1 RETURNING *`,
               [id, displayName, email, role, academy],
             )
           ).rows[0]!;
         } catch (error) {
           return uniqueViolation(error, current.username, email);
         }
-        if (role !== current.role || academy !== current.academy) await endSessions(tx, id);
+        if (newEmail || role !== current.role || academy !== current.academy) await endSessions(tx, id);
         return userFrom(updated);
       });
     },
@@ -240,6 +250,10 @@ export function createUserStore(client: SqlClient): UserStore {
         await endSessions(tx, id);
         return true;
       });
+    },
+
+    async rehashPassword(id, from, to) {
+      return (await client.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, from, to])).rowCount > 0;
     },
 
     async setDisabled(id, disabled, at) {

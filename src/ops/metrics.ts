@@ -30,6 +30,12 @@ export interface KestrelMetrics {
   copies: Counter<'outcome'>;
   /** Deliveries not yet sent, by status (pending, sending, uncertain, failed): failed > 0 needs an operator. */
   deliveries: Gauge<'status'>;
+  /** Findings a reviewer's suppression dropped (counted by the process that recorded the scan). */
+  findingsSuppressed: Counter;
+  /** Messages kept under a targeted-monitoring authorisation. */
+  retained: Counter;
+  /** Messages an authorisation covered that could not be kept (each is logged). */
+  retainFailures: Counter;
 }
 
 export function createMetrics(): KestrelMetrics {
@@ -53,6 +59,9 @@ export function createMetrics(): KestrelMetrics {
     connectorErrors: new Counter({ name: 'kestrel_connector_errors_total', help: 'Connection and login failures per account', labelNames: ['account'] as const, registers: [registry] }),
     copies: new Counter({ name: 'kestrel_copies_total', help: 'Copy delivery attempts by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
     deliveries: new Gauge({ name: 'kestrel_deliveries', help: 'Copies not yet delivered, by status (failed needs an operator)', labelNames: ['status'] as const, registers: [registry] }),
+    findingsSuppressed: new Counter({ name: 'kestrel_findings_suppressed_total', help: "Findings dropped by a reviewer's suppression", registers: [registry] }),
+    retained: new Counter({ name: 'kestrel_messages_retained_total', help: 'Messages kept under a targeted-monitoring authorisation', registers: [registry] }),
+    retainFailures: new Counter({ name: 'kestrel_retain_failures_total', help: 'Messages under a targeted-monitoring authorisation that could not be kept', registers: [registry] }),
     setConnectorState(account, state) {
       for (const s of CONNECTOR_STATES) connectorState.set({ account, state: s }, s === state ? 1 : 0);
     },

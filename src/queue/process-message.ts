@@ -38,7 +38,8 @@ export interface ProcessDeps {
   onDeliveries?(deliveries: number[]): Promise<void>;
   /**
    * Reviewers' decisions fed back: suppressions applied before the verdict is recorded, and the
-   * message kept after it is recorded while a targeted-monitoring authorisation covers a party.
+   * message kept after it is recorded (each copy: another mailbox's may show another party)
+   * while a targeted-monitoring authorisation covers a party.
    */
   feedback?: ScanFeedback;
 }
@@ -130,20 +131,28 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
   const key = messageKey(message.raw);
   const occurrence = occurrenceOf(message);
 
+  // Whose mailbox this is: mail reaching it through a distribution list does not name them.
+  const mailbox = config.accounts.find((a) => a.id === message.account)?.user;
+  const retained = { raw: message.raw, key, envelope: message.envelope, mailbox };
+
   const { prior, claimed } = await priorOrClaim(key, deps);
   if (prior) {
     metrics.deduplicated.inc();
     const added = prior.flagId === null ? false : await store.addOccurrence(prior.flagId, occurrence);
     logger.debug({ ...fields, flagId: prior.flagId, occurrenceAdded: added }, 'message already scanned');
+    // The copy scanned first may not have named the monitored account (a Bcc shows in the sender's copy only, a list's in neither):
+    // scanned again only if this copy is to be kept, for its direction and date. A copy kept already is not kept twice.
+    await deps.feedback?.retain({ ...retained, flagId: prior.flagId, report: () => deps.scan(message.raw, message.envelope) });
     return { flagId: prior.flagId, created: false, duplicate: true };
   }
 
   let report: ScanReport;
   let result: RecordResult;
+  let hits: ReadonlyMap<number, number> = new Map();
   try {
     const scanned = withSkippedParts(await deps.scan(message.raw, message.envelope), message, config.queue.maxMessageBytes);
     const spread = await applySpread(scanned, deps.spread, config);
-    report = deps.feedback ? await deps.feedback.suppress(spread) : spread;
+    ({ report, hits } = deps.feedback ? await deps.feedback.suppress(spread) : { report: spread, hits });
     result = await store.recordScan(key, occurrence, report, deps.planOutbox?.(report, message.raw));
   } catch (error) {
     if (context.finalAttempt ?? true) metrics.scanned.inc({ outcome: 'failed' });
@@ -157,7 +166,11 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
     );
   }
   // After the record and the copies' hand-over: keeping a copy never holds up or loses the verdict (retain logs and counts its own failures).
-  if (deps.feedback && result.created) await deps.feedback.retain(message.raw, key, report, result.flagId, message.envelope);
+  if (deps.feedback) {
+    // Counted by the call that recorded the scan only: a retried job or a lost race would count them twice.
+    if (result.created) await deps.feedback.countHits(hits);
+    await deps.feedback.retain({ ...retained, flagId: result.flagId, report });
+  }
   metrics.scanned.inc({ outcome: report.flagged ? 'flagged' : 'clean' });
   if (report.flagged && result.created) for (const category of report.categories) metrics.flagged.inc({ category });
   metrics.scanLatency.observe(Math.max(0, Date.now() - arrivedAt) / 1000);

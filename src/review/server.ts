@@ -10,6 +10,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import type { ReviewConfig } from '../config/review-schema.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { can } from './access.js';
 import { cookieIsSecure, loadSession, tokensMatch } from './auth/session.js';
@@ -60,9 +61,18 @@ function formField(body: unknown, name: string): unknown {
   return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
 }
 
+/**
+ * Which X-Forwarded-For entries name a proxy rather than the client. Fastify takes a number to
+ * mean "trust none", so a hop count becomes proxy-addr's function: hop 0 is the peer that
+ * connected, hop 1 the last address it appended, and so on.
+ */
+function proxyTrust(trustProxy: ReviewConfig['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trustProxy === 'number' ? (_address, hop) => hop < trustProxy : trustProxy;
+}
+
 function createApp(deps: ReviewDeps): FastifyInstance {
   const { tls, trustProxy } = deps.config.review;
-  const common = { trustProxy, logger: false, bodyLimit: 256 * 1024 } as const;
+  const common = { trustProxy: proxyTrust(trustProxy), logger: false, bodyLimit: 256 * 1024 } as const;
   if (!tls) return Fastify(common);
   // An https server is a different raw type to fastify's typings, not to any route or hook here.
   return Fastify({ ...common, https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } }) as unknown as FastifyInstance;

@@ -1,5 +1,5 @@
 /** `kestrel flags ack`, `kestrel deliveries` and `kestrel deliveries retry` against an embedded store. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { openFlagStore } from '../../src/flags/open.js';
 import { captureIo } from '../helpers/cli.js';
 import { flaggedReport, occurrence, silent } from '../flags/support.js';
+import { seedPglite } from '../flags/support.js';
 
 let dir: string;
 let file: string;
@@ -16,6 +17,8 @@ let failedDelivery: number;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kestrel-deliveries-cli-'));
+  mkdirSync(join(dir, 'data'));
+  seedPglite(join(dir, 'data'));
   file = join(dir, 'kestrel.yaml');
   writeFileSync(file, `store: { dataDir: ${join(dir, 'data')} }\nlog: { level: silent }\n`);
   const store = await openFlagStore(loadConfig(file).store, silent);

@@ -2,16 +2,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLive } from '../../src/cli/live-commands.js';
 import { runPurge } from '../../src/cli/purge-command.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { KestrelConfig } from '../../src/config/schema.js';
 import { openFlagStore } from '../../src/flags/open.js';
 import { openPglite } from '../../src/flags/sql.js';
 import { startRetentionSchedule } from '../../src/review/retention-schedule.js';
 import { captureIo } from '../helpers/cli.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { cleanReport, occurrence, silent } from '../flags/support.js';
+import { cleanReport, occurrence, seedPglite, silent } from '../flags/support.js';
 
 let dir: string;
 let config: KestrelConfig;
@@ -79,6 +81,38 @@ describe('kestrel purge', () => {
       expect((await store.purges()).filter((p) => p.actor === 'kestrel')).toHaveLength(1);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('kestrel run without the review UI', () => {
+  it('still runs the daily purge', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kestrel-purge-run-'));
+    try {
+      seedPglite(dataDir);
+      // A mailbox nobody answers for: the connector backs off, and the rest of the process runs.
+      const live = parseConfig(
+        join(dataDir, 'kestrel.yaml'),
+        `trust: { domains: [oakfield.sch.uk] }\naccounts:\n  - { id: quiet, host: 127.0.0.1, port: 1, tls: none, user: quiet@oakfield.sch.uk, password: { value: x } }\nstore: { dataDir: ${dataDir} }\nmetrics: { listen: false }\nreview: { listen: false }\nlog: { level: info }\nscan: { jobs: 1 }\n`,
+      );
+      const lines: string[] = [];
+      const logTo = new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(chunk.toString()), done()) });
+      const stop = new AbortController();
+      const running = runLive(live, { signal: stop.signal, logTo });
+      try {
+        await waitFor('the scheduled purge', () => lines.some((line) => line.includes('retention purge done')), 30_000);
+      } finally {
+        stop.abort();
+        expect(await running).toBe(0);
+      }
+      const store = await openFlagStore(live.store, silent);
+      try {
+        expect((await store.purges()).map((p) => p.actor)).toEqual(['kestrel']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -65,12 +65,19 @@ describe('kestrel users', () => {
     ]);
   });
 
-  it('disables, enables and sets a new password, each audited as the command line', async () => {
+  it('disables, enables, sets a new password and changes role, academy, name or email, each audited as the command line', async () => {
     expect(await kestrel(null, 'users', 'disable', 'dee')).toMatchObject({ code: 0, stdout: 'user dee disabled; its sessions have ended\n' });
     expect((await kestrel(null, 'users', 'list')).stdout).toMatch(/dee .* disabled/);
     expect(await kestrel(null, 'users', 'enable', 'dee')).toMatchObject({ code: 0, stdout: 'user dee enabled\n' });
     expect(await kestrel('another password 1', 'users', 'passwd', 'dee')).toMatchObject({ code: 0, stdout: 'password of dee changed; its sessions have ended\n' });
     expect(await kestrel(null, 'users', 'disable', 'nobody')).toMatchObject({ code: 2, stderr: 'kestrel: there is no user nobody\n' });
+    expect(await kestrel(null, 'users', 'set', 'dee', '--email', 'Dee@Oakfield.sch.uk', '--name', 'Dee S')).toMatchObject({ code: 0, stdout: 'user dee changed (displayName, email); its sessions have ended\n' });
+    expect(await kestrel(null, 'users', 'set', 'dee', '--role', 'monitor')).toMatchObject({ code: 0, stdout: 'user dee changed (role, academy); its sessions have ended\n' });
+    expect(await kestrel(null, 'users', 'set', 'dee', '--role', 'dsl')).toMatchObject({ code: 2, stderr: 'kestrel: academy: a dsl needs the academy whose flags they see\n' });
+    expect(await kestrel(null, 'users', 'set', 'dee', '--role', 'dsl', '--academy', 'Oakfield Primary', '--email', '')).toMatchObject({ code: 0, stdout: 'user dee changed (email, role, academy); its sessions have ended\n' });
+    expect(await kestrel(null, 'users', 'set', 'dee', '--name', 'Dee S')).toMatchObject({ code: 0, stdout: 'user dee unchanged\n' });
+    expect(await kestrel(null, 'users', 'set', 'dee')).toMatchObject({ code: 2, stderr: expect.stringContaining('users set: give at least one of --role') });
+    expect(await kestrel(null, 'users', 'set', 'nobody', '--name', 'N')).toMatchObject({ code: 2, stderr: 'kestrel: there is no user nobody\n' });
     const store = await openFlagStore(loadConfig(file).store, silent);
     try {
       const rows = (await store.auditEntries({}, { offset: 0, limit: 50 })).items;
@@ -80,7 +87,11 @@ describe('kestrel users', () => {
         ['kestrel', 'user.disable', 'command line'],
         ['kestrel', 'user.enable', 'command line'],
         ['kestrel', 'user.update', 'command line'],
+        ['kestrel', 'user.update', 'command line'],
+        ['kestrel', 'user.update', 'command line'],
+        ['kestrel', 'user.update', 'command line'],
       ]);
+      expect(rows[0]!.details).toMatchObject({ changed: ['email', 'role', 'academy'], role: 'dsl', academy: 'Oakfield Primary', fromRole: 'monitor', via: 'command line' });
     } finally {
       await store.close();
     }

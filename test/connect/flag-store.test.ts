@@ -9,6 +9,7 @@ import { openFlagStore } from '../../src/flags/open.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { dovecotAvailable, startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { connectorConfig, mail, RecordingSink, silent, waitFor } from './support.js';
+import { seedPglite } from '../flags/support.js';
 
 describe.skipIf(!dovecotAvailable())('checkpoints in the flag store', () => {
   let server: DovecotServer;
@@ -16,6 +17,7 @@ describe.skipIf(!dovecotAvailable())('checkpoints in the flag store', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kestrel-connect-store-'));
+    seedPglite(dir);
     server = await startDovecot({ users: [{ name: 'stored', password: 'secret' }] });
   });
 

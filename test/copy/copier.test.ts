@@ -25,6 +25,7 @@ import { createScanner } from '../../src/scan/pipeline.js';
 import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { startSmtpServer, type SmtpTestServer } from '../harness/smtp.js';
 import { metricValue, sleep } from '../helpers/wait.js';
+import { seedPglite } from '../flags/support.js';
 
 const silent = pino({ level: 'silent' });
 const TRUST = 'oakfield.sch.uk';
@@ -98,6 +99,7 @@ interface Rig {
 async function rig(smtp: SmtpTestServer, extra = '', timeoutSeconds = 10): Promise<Rig> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kestrel-copier-'));
   const config = configFor(smtp, dataDir, extra, timeoutSeconds);
+  seedPglite(dataDir);
   const sql = await openPglite(join(dataDir, 'pglite'));
   const store = createSqlFlagStore(sql, silent);
   await store.migrate();

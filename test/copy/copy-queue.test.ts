@@ -22,6 +22,7 @@ import { startRedis, type RedisServer } from '../harness/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../harness/smtp.js';
 import { flaggedReport, occurrence } from '../flags/support.js';
 import { waitFor } from '../helpers/wait.js';
+import { seedPglite } from '../flags/support.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -48,6 +49,7 @@ routes:
   monitor: { categories: ["safety.*"], to: [head@oakfield.sch.uk] }
 `,
   );
+  seedPglite(dir);
   store = createSqlFlagStore(await openPglite(join(dir, 'pglite')), silent);
   await store.migrate();
 });

@@ -34,6 +34,7 @@ import { startSmtpServer, type SmtpTestServer } from '../harness/smtp.js';
 import { bounceReport } from '../helpers/bounce.js';
 import { metricValue, waitFor } from '../helpers/wait.js';
 import { rfc822, SELF_HARM, spawnKestrel, TRUST, type KestrelProcess } from './support.js';
+import { seedPglite } from '../flags/support.js';
 
 const HEAD = 'head@oakfield.sch.uk';
 const ONCALL = 'oncall@oakfield.sch.uk';
@@ -73,6 +74,7 @@ ${extra}routes:
 describe('copies to the monitor', () => {
   it('embedded: one copy per recipient for a message in two mailboxes, original attached unchanged, recognised and confirmed in the monitor mailbox', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kestrel-copies-'));
+    seedPglite(dataDir);
     try {
       const config: KestrelConfig = parseConfig(
         join(dataDir, 'kestrel.yaml'),

@@ -17,6 +17,7 @@ import type { KestrelMetrics } from '../../src/ops/metrics.js';
 import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { metricValue, waitFor } from '../helpers/wait.js';
 import { delivered, ordinary, rfc822, SELF_HARM, STAFF_TO_PUPIL, TRUST } from './support.js';
+import { seedPglite } from '../flags/support.js';
 
 let dovecot: DovecotServer;
 let dataDir: string;
@@ -25,6 +26,7 @@ let config: KestrelConfig;
 beforeAll(async () => {
   dovecot = await startDovecot();
   dataDir = mkdtempSync(join(tmpdir(), 'kestrel-embedded-'));
+  seedPglite(dataDir);
   const account = (id: string, user: string) => `  - { id: ${id}, host: 127.0.0.1, port: ${dovecot.port}, tls: none, user: ${user}, password: { value: secret }, pollSeconds: 5 }`;
   config = parseConfig(
     join(dataDir, 'kestrel.yaml'),

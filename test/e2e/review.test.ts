@@ -15,6 +15,7 @@ import { startDovecot, type DovecotServer } from '../harness/dovecot.js';
 import { freePort } from '../harness/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { ordinary, OTHER_PUPIL, PUPIL, rfc822, spawnKestrel, type KestrelProcess } from './support.js';
+import { seedPglite } from '../flags/support.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = process.env.KESTREL_UPDATE_SCREENSHOTS === '1';
@@ -49,6 +50,8 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${uiPort}`;
   metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   configFile = join(dir, 'kestrel.yaml');
+  mkdirSync(join(dir, 'data'));
+  seedPglite(join(dir, 'data'));
   writeFileSync(
     configFile,
     `trust:

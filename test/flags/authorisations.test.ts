@@ -6,9 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthorisationError, checkAuthorisation, openRetained, sealRetained, type AuthorisationInput } from '../../src/flags/authorisations.js';
 import type { Reviewer } from '../../src/flags/review-types.js';
-import { toNumber } from '../../src/flags/sql.js';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
-import { type Backend, pgliteBackend, postgresBackend, silent } from './support.js';
+import { type Backend, insertMonitor, pgliteBackend, postgresBackend, silent } from './support.js';
 
 const DAY = 86_400_000;
 const RULES = { trustDomains: ['oakfield.sch.uk'], maxDays: 90 };
@@ -70,8 +69,7 @@ describe.each([
     const db = await backend.fresh();
     store = createSqlFlagStore(db.client, silent);
     await store.migrate();
-    const { rows } = await db.client.query<{ id: unknown }>("INSERT INTO users (username, display_name, role) VALUES ('mon', 'Mon', 'monitor') RETURNING id");
-    monitor = { id: toNumber(rows[0]!.id), username: 'mon', displayName: 'Mon', role: 'monitor', academy: null };
+    monitor = await insertMonitor(db.client);
   });
 
   afterAll(async () => {
@@ -86,6 +84,9 @@ describe.each([
     expect((await store.activeAuthorisations(now)).map((x) => x.id)).not.toContain(a.id);
     expect((await store.activeAuthorisations(at(1))).map((x) => x.id)).toContain(a.id);
     expect((await store.activeAuthorisations(at(20))).map((x) => x.id)).not.toContain(a.id);
+    // A scanner reading them every 30 s asks for those starting before its next read too.
+    expect((await store.activeAuthorisations(at(1 - 30_000 / DAY), at(1))).map((x) => x.id)).toContain(a.id);
+    expect((await store.activeAuthorisations(at(1 - 60_000 / DAY), at(1 - 30_000 / DAY))).map((x) => x.id)).not.toContain(a.id);
     expect((await store.authorisations())[0]?.id).toBe(a.id);
   });
 
@@ -124,5 +125,19 @@ describe.each([
     const one = await store.retainedMessage(a.id, list.items[0]!.id);
     expect(openRetained(one!.sealed, KEY, a.id, 'm2').toString()).toBe('m2');
     expect(await store.retainedMessage(a.id + 1000, list.items[0]!.id)).toBeNull();
+  });
+
+  it('keep a message only while the authorisation is in force when it is stored, whatever a scanner last read', async () => {
+    const keep = (id: number, key: string) =>
+      store.retainMessage({ authorisationId: id, messageKey: key, flagId: null, direction: 'internal', messageDate: null, sealed: sealRetained(Buffer.from(key), KEY, id, key) });
+    const ended = await store.createAuthorisation(input({ account: 'stop@oakfield.sch.uk', startsAt: at(-2), endsAt: at(5) }), monitor);
+    expect(await keep(ended.id, 'before-end')).toBe(true);
+    await store.endAuthorisation(ended.id, monitor, 'facts established', new Date());
+    expect(await keep(ended.id, 'after-end')).toBe(false);
+    const notYet = await store.createAuthorisation(input({ account: 'soon@oakfield.sch.uk', startsAt: at(1), endsAt: at(5) }), monitor);
+    expect(await keep(notYet.id, 'too-soon')).toBe(false);
+    const over = await store.createAuthorisation(input({ account: 'over@oakfield.sch.uk', startsAt: at(-5), endsAt: at(-1) }), monitor);
+    expect(await keep(over.id, 'too-late')).toBe(false);
+    expect((await store.retainedMessages(ended.id, { offset: 0, limit: 10 })).items.map((m) => m.messageKey)).toEqual(['before-end']);
   });
 });

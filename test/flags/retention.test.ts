@@ -2,6 +2,7 @@
  * The retention purge on PGlite and PostgreSQL. Rows are aged by moving their timestamps back; the
  * audit log refuses updates, so its old rows are written with an old `at`.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionSchema } from '../../src/config/retention-schema.js';
 import { sealRetained } from '../../src/flags/authorisations.js';
@@ -56,13 +57,14 @@ describe.each([
 
   const count = async (sql: string, params: unknown[] = []): Promise<number> => toNumber((await client.query<{ n: unknown }>(sql, params)).rows[0]?.n);
 
-  /** A flag (urgent self-harm: safety.*, 2190 days) with a delivery and an outcome. */
-  async function flag(status: 'new' | 'actioned' | 'false_positive', closedDaysAgo: number | null): Promise<{ id: number; key: string }> {
+  /** A flag (urgent self-harm: safety.*, 2190 days) with a delivery (sent unless said) and an outcome. */
+  async function flag(status: 'new' | 'in_review' | 'actioned' | 'false_positive', closedDaysAgo: number | null, delivery = 'sent'): Promise<{ id: number; key: string }> {
     const key = `purge-${++n}`;
     const result = await store.recordScan(key, occurrence(key, 'INBOX', n), await flaggedReport(key), {
       deliveries: [{ recipient: 'monitor@oakfield.sch.uk', routes: ['monitor'], form: 'full', messageId: `<copy-${key}@oakfield.sch.uk>` }],
     });
     const id = result.flagId!;
+    await client.query('UPDATE deliveries SET status = $2 WHERE flag_id = $1', [id, delivery]);
     await client.query("INSERT INTO reviews (flag_id, user_id, reviewer, from_status, status, note) VALUES ($1, $2, 'mon', 'new', $3, 'note')", [id, userId, status]);
     if (closedDaysAgo !== null) {
       await client.query(`UPDATE flags SET status = $2, closed_at = now() - $3 * interval '1 day', created_at = now() - ($3 + 1) * interval '1 day' WHERE id = $1`, [id, status, closedDaysAgo]);
@@ -79,6 +81,9 @@ describe.each([
     const kept = await flag('actioned', 2000);
     const falsePositive = await flag('false_positive', 31);
     const recentFalsePositive = await flag('false_positive', 5);
+    // Closed long ago, but a copy is still in flight: the copier needs the flag, its delivery rows and its original.
+    const inFlight = await Promise.all((['pending', 'sending', 'uncertain'] as const).map((d) => flag('actioned', 2191, d)));
+    for (const f of inFlight) await client.query('INSERT INTO copy_originals (flag_id, sealed) VALUES ($1, $2)', [f.id, Buffer.from('sealed')]);
     const open = await flag('new', null);
     await client.query("UPDATE flags SET created_at = now() - interval '3000 days' WHERE id = $1", [open.id]);
 
@@ -107,7 +112,8 @@ describe.each([
         [endedDaysAgo],
       );
       const id = toNumber(rows[0]!.id);
-      await store.retainMessage({ authorisationId: id, messageKey: `kept-${id}`, flagId: null, direction: 'internal', messageDate: null, sealed: sealRetained(Buffer.from('x'), Buffer.alloc(32), id, `kept-${id}`) });
+      // Written directly: the store keeps messages only while an authorisation is in force.
+      await client.query("INSERT INTO retained_messages (authorisation_id, message_key, direction, sealed) VALUES ($1, $2, 'internal', $3)", [id, `kept-${id}`, sealRetained(Buffer.from('x'), Buffer.alloc(32), id, `kept-${id}`)]);
       return id;
     };
     const endedLongAgo = await auth(31);
@@ -116,7 +122,27 @@ describe.each([
     // Digests: an old finished one, and the route's newest (always kept).
     await client.query("INSERT INTO digests (route, period_start, period_end, flag_count) VALUES ('dpo', now() - interval '500 days', now() - interval '499 days', 3), ('dpo', now() - interval '1 day', now(), 1)");
 
-    await client.query("INSERT INTO audit_log (at, actor, action) VALUES (now() - interval '2191 days', 'mon', 'flag.view'), (now() - interval '10 days', 'mon', 'flag.view')");
+    // Suppressions: revoked 31 days ago, expired 31 days ago (both past falsePositiveDays), expired 5 days ago (kept).
+    const suppression = (revokedDaysAgo: number | null, expiredDaysAgo: number): Promise<unknown> =>
+      client.query(
+        `INSERT INTO suppressions (rule, phrase, reason, created_at, expires_at, revoked_at)
+         VALUES ('r', 'p', 'why', now() - interval '400 days', now() - $1 * interval '1 day', now() - $2 * interval '1 day')`,
+        [expiredDaysAgo, revokedDaysAgo],
+      );
+    await suppression(31, -100);
+    await suppression(null, 31);
+    await suppression(null, 5);
+    // An authorisation ended longer ago than auditDays goes, its record with it; one inside auditDays stays.
+    const endedBeyondAudit = await client.query<{ id: unknown }>(
+      `INSERT INTO authorisations (account, reason, approver, pia_reference, starts_at, ends_at) VALUES ('k@oakfield.sch.uk', 'r', 'a', 'p', now() - interval '2300 days', now() - interval '2191 days') RETURNING id`,
+    );
+
+    // Old audit rows: a flag that is kept keeps its history; a purged flag's and other old rows go.
+    await client.query(
+      `INSERT INTO audit_log (at, actor, action, target) VALUES (now() - interval '2191 days', 'mon', 'flag.view', NULL), (now() - interval '10 days', 'mon', 'flag.view', NULL),
+       (now() - interval '2191 days', 'mon', 'flag.view', $1), (now() - interval '2191 days', 'mon', 'flag.view', $2), (now() - interval '2191 days', 'mon', 'flag.view', 'flag:x1')`,
+      [`flag:${open.id}`, `flag:${expired.id}`],
+    );
 
     const expected: PurgeCounts = {
       flags: 2,
@@ -130,7 +156,9 @@ describe.each([
       messageKeys: 1,
       scanFailures: 1,
       sessions: 1,
-      auditRows: 1,
+      suppressions: 2,
+      authorisations: 1,
+      auditRows: 3,
     };
     expect(expected.findings).toBeGreaterThan(0);
 
@@ -145,7 +173,11 @@ describe.each([
 
     expect(await store.purge(policy, { actor: 'kestrel' })).toEqual(expected);
     const remaining = (await client.query<{ id: unknown }>('SELECT id FROM flags')).rows.map((r) => toNumber(r.id));
-    expect(remaining).toEqual(expect.arrayContaining([kept.id, recentFalsePositive.id, open.id, stranded.id]));
+    expect(remaining).toEqual(expect.arrayContaining([kept.id, recentFalsePositive.id, open.id, stranded.id, ...inFlight.map((f) => f.id)]));
+    for (const f of inFlight) {
+      expect(await store.sealedOriginal(f.id)).not.toBeNull();
+      expect(await store.deliveries({ flagId: f.id })).toHaveLength(1);
+    }
     expect(remaining).not.toContain(expired.id);
     expect(remaining).not.toContain(falsePositive.id);
     expect(await store.sealedOriginal(stranded.id)).toBeNull();
@@ -163,7 +195,10 @@ describe.each([
     expect(record).toMatchObject({ actor: 'kestrel', counts: expected });
     const audit = await client.query<{ actor: string; target: string; details: { counts: PurgeCounts } }>("SELECT actor, target, details FROM audit_log WHERE action = 'purge.run'");
     expect(audit.rows).toEqual([{ actor: 'kestrel', target: `purge:${record!.id}`, details: { counts: expected } }]);
-    expect(await count("SELECT count(*) AS n FROM audit_log WHERE action = 'flag.view'")).toBe(1);
+    expect((await client.query<{ target: string | null }>("SELECT target FROM audit_log WHERE action = 'flag.view' ORDER BY id")).rows.map((r) => r.target)).toEqual([null, `flag:${open.id}`]);
+    expect(await count('SELECT count(*) AS n FROM suppressions')).toBe(1);
+    expect(await count('SELECT count(*) AS n FROM authorisations WHERE id = $1', [toNumber(endedBeyondAudit.rows[0]!.id)])).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM authorisations')).toBe(2);
     // The audit log is append-only again outside the purge's transaction.
     await expect(client.query("DELETE FROM audit_log WHERE action = 'flag.view'")).rejects.toThrow(/append-only/);
 
@@ -172,5 +207,79 @@ describe.each([
     expect(Object.values(nothing!).every((v) => v === 0)).toBe(true);
     expect(await store.purge(policy, { unlessRanSince: new Date(Date.now() - 60_000) })).toBeNull();
     expect(await store.purges()).toHaveLength(2);
+  });
+});
+
+/**
+ * A reviewer or an operator acting while the purge runs, on PostgreSQL (PGlite has one connection).
+ * Their change is made and held uncommitted in another session while the purge starts; it commits
+ * once the purge is waiting on it (or has finished, if it never waits).
+ */
+describe('the purge beside concurrent changes on PostgreSQL', () => {
+  let backend: Awaited<ReturnType<typeof postgresBackend>>;
+  let client: SqlClient;
+  let store: SqlFlagStore;
+  let other: pg.Client;
+  let n = 0;
+
+  beforeAll(async () => {
+    backend = await postgresBackend();
+    const db = await backend.fresh();
+    client = db.client;
+    store = createSqlFlagStore(client, silent);
+    await store.migrate();
+    other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+  });
+
+  afterAll(async () => {
+    await other?.end();
+    await store?.close();
+    await backend?.stop();
+  });
+
+  async function closedFlag(delivery: string): Promise<number> {
+    const key = `race-${++n}`;
+    const result = await store.recordScan(key, occurrence(key, 'INBOX', n), await flaggedReport(key), {
+      deliveries: [{ recipient: 'monitor@oakfield.sch.uk', routes: ['monitor'], form: 'full', messageId: `<copy-${key}@oakfield.sch.uk>` }],
+    });
+    const id = result.flagId!;
+    await client.query('UPDATE deliveries SET status = $2 WHERE flag_id = $1', [id, delivery]);
+    await client.query('INSERT INTO copy_originals (flag_id, sealed) VALUES ($1, $2)', [id, Buffer.from('sealed')]);
+    await client.query("UPDATE copy_originals SET stored_at = now() - interval '2200 days' WHERE flag_id = $1", [id]);
+    return id;
+  }
+
+  /** Runs the purge while `change` is held open in the other session; commits it once the purge waits on a lock or ends. */
+  async function purgeDuring(change: (tx: pg.Client) => Promise<unknown>): Promise<void> {
+    await other.query('BEGIN');
+    await change(other);
+    let settled = false;
+    const purge = store.purge(policy).finally(() => (settled = true));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const waiting = await other.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+      if (settled || Number(waiting.rows[0].n) > 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await other.query('COMMIT');
+    await purge;
+  }
+
+  it('keeps a flag a reviewer reopens while the purge runs', async () => {
+    const id = await closedFlag('sent');
+    await client.query("UPDATE flags SET status = 'actioned', closed_at = now() - interval '2191 days' WHERE id = $1", [id]);
+    await purgeDuring((tx) => tx.query("UPDATE flags SET status = 'in_review', closed_at = NULL WHERE id = $1", [id]));
+    expect((await client.query('SELECT id FROM flags WHERE id = $1', [id])).rows).toHaveLength(1);
+  });
+
+  it('keeps the original of a failed copy an operator retries while the purge runs', async () => {
+    const id = await closedFlag('failed');
+    const [delivery] = await store.deliveries({ flagId: id });
+    await purgeDuring((tx) => tx.query("UPDATE deliveries SET status = 'pending' WHERE id = $1 AND status = 'failed'", [delivery!.id]));
+    expect(await store.sealedOriginal(id)).not.toBeNull();
+    // Once it failed again, and the retry is over, the purge takes it.
+    await client.query("UPDATE deliveries SET status = 'failed' WHERE id = $1", [delivery!.id]);
+    expect((await store.purge(policy))!.copyOriginals).toBe(1);
   });
 });

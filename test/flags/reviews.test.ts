@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlagNotFoundError, OutcomeError } from '../../src/flags/reviews.js';
-import type { FlagFilter, FlagScope, Reviewer, Role } from '../../src/flags/review-types.js';
+import type { AuditActor, FlagFilter, FlagScope, Reviewer, Role } from '../../src/flags/review-types.js';
+import { Params, scopeCondition } from '../../src/flags/scope-sql.js';
 import { openPostgres, type SqlClient } from '../../src/flags/sql.js';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
 import type { Outbox } from '../../src/flags/types.js';
@@ -33,6 +34,9 @@ const CORPUS = {
   die: { from: '22lmorgan@pupils.oakfield.sch.uk', to: ['23sokafor@pupils.oakfield.sch.uk'], subject: 'bye', body: 'i want to die' },
 } satisfies Record<string, Omit<MailParts, 'id'>>;
 type Name = keyof typeof CORPUS;
+
+/** The audit actor of an outcome by `who`. */
+const by = (who: Reviewer): AuditActor => ({ actorId: who.id, actor: who.username, role: who.role, ip: null });
 const NAMES = Object.keys(CORPUS) as Name[];
 
 describe.each([
@@ -137,6 +141,17 @@ describe.each([
       // A filter narrows the scope, never widens it.
       expect(await listed(OAK_DSL, { academy: RIV })).toEqual([ids.bully]);
       expect(await listed(DPO, { categories: ['safety.*'] })).toEqual([]);
+    });
+
+    it('select a scope’s flags with the one scope condition the list and the dashboard share', async () => {
+      for (const scope of [ALL, OAK_DSL, RIV_DSL, DPO, { kind: 'none' } as const]) {
+        const params = new Params();
+        const { rows } = await client.query<{ id: unknown }>(`SELECT f.id FROM flags f WHERE ${scopeCondition(scope, params, 'f')} ORDER BY f.created_at DESC, f.id DESC`, params.values);
+        const ids = rows.map((r) => Number(r.id));
+        expect(ids).toEqual(await listed(scope));
+        const week = { now: new Date(Date.UTC(2025, 2, 2)), weeks: 1, timeZone: 'Europe/London' };
+        expect((await store.flagStats(scope, week)).total).toBe(ids.length);
+      }
     });
 
     it('open a flag only within scope', async () => {
@@ -277,18 +292,18 @@ describe.each([
 
     it('move a flag through review, escalation and closing, and reopen it, keeping the history', async () => {
       const id = await record(store, CORPUS.harmA);
-      const first = await store.recordOutcome(id, ALL, monitor, { status: 'in_review', note: '  looking into it ' });
+      const first = await store.recordOutcome(id, ALL, monitor, { status: 'in_review', note: '  looking into it ' }, by(monitor));
       expect(first).toMatchObject({ flagId: id, reviewer: 'mona', fromStatus: 'new', status: 'in_review', escalatedTo: [], note: 'looking into it' });
       expect(await store.reviewFlag(id, ALL)).toMatchObject({ status: 'in_review', closedAt: null, statusChangedAt: expect.any(Date) });
 
-      await store.recordOutcome(id, OAK_DSL, oakDsl, { status: 'escalated', note: 'referred', escalatedTo: ['police', 'lado', 'police'] });
-      await store.recordOutcome(id, ALL, monitor, { status: 'false_positive', note: 'song lyrics' });
+      await store.recordOutcome(id, OAK_DSL, oakDsl, { status: 'escalated', note: 'referred', escalatedTo: ['police', 'lado', 'police'] }, by(oakDsl));
+      await store.recordOutcome(id, ALL, monitor, { status: 'false_positive', note: 'song lyrics' }, by(monitor));
       const closed = await store.reviewFlag(id, ALL);
       expect(closed).toMatchObject({ status: 'false_positive', closedAt: expect.any(Date) });
       expect(await store.listFlags(ALL, { statuses: ['false_positive'] }, EVERYTHING)).toMatchObject({ total: 1, items: [{ id, status: 'false_positive' }] });
 
-      await expect(store.recordOutcome(id, ALL, monitor, { status: 'actioned', note: 'changed my mind' })).rejects.toThrow(OutcomeError);
-      await store.recordOutcome(id, ALL, monitor, { status: 'in_review', note: 'reopened: a second message came in' });
+      await expect(store.recordOutcome(id, ALL, monitor, { status: 'actioned', note: 'changed my mind' }, by(monitor))).rejects.toThrow(OutcomeError);
+      await store.recordOutcome(id, ALL, monitor, { status: 'in_review', note: 'reopened: a second message came in' }, by(monitor));
       expect(await store.reviewFlag(id, ALL)).toMatchObject({ status: 'in_review', closedAt: null });
 
       const history = await store.flagReviews(id);
@@ -304,7 +319,7 @@ describe.each([
     it('refuse an outcome without a note, an escalation without a target, targets without an escalation, and a move back to new', async () => {
       const id = await record(store, CORPUS.harmA);
       const refusal = async (outcome: Parameters<SqlFlagStore['recordOutcome']>[3]): Promise<OutcomeError> => {
-        const error = await store.recordOutcome(id, ALL, monitor, outcome).catch((e: unknown) => e);
+        const error = await store.recordOutcome(id, ALL, monitor, outcome, by(monitor)).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(OutcomeError);
         return error as OutcomeError;
       };
@@ -320,10 +335,10 @@ describe.each([
 
     it('refuse a flag outside the scope as if it did not exist, writing nothing', async () => {
       const id = await record(store, CORPUS.harmA);
-      await expect(store.recordOutcome(id, RIV_DSL, rivDsl, { status: 'in_review', note: 'mine?' })).rejects.toThrow(FlagNotFoundError);
-      await expect(store.recordOutcome(id, DPO, monitor, { status: 'in_review', note: 'mine?' })).rejects.toThrow(FlagNotFoundError);
-      await expect(store.recordOutcome(987654, ALL, monitor, { status: 'in_review', note: 'gone' })).rejects.toThrow(FlagNotFoundError);
-      await expect(store.recordOutcome(Number.NaN, ALL, monitor, { status: 'in_review', note: 'not a number' })).rejects.toThrow(FlagNotFoundError);
+      await expect(store.recordOutcome(id, RIV_DSL, rivDsl, { status: 'in_review', note: 'mine?' }, by(rivDsl))).rejects.toThrow(FlagNotFoundError);
+      await expect(store.recordOutcome(id, DPO, monitor, { status: 'in_review', note: 'mine?' }, by(monitor))).rejects.toThrow(FlagNotFoundError);
+      await expect(store.recordOutcome(987654, ALL, monitor, { status: 'in_review', note: 'gone' }, by(monitor))).rejects.toThrow(FlagNotFoundError);
+      await expect(store.recordOutcome(Number.NaN, ALL, monitor, { status: 'in_review', note: 'not a number' }, by(monitor))).rejects.toThrow(FlagNotFoundError);
       expect(await store.flagReviews(id)).toEqual([]);
       expect(await store.reviewFlag(id, ALL)).toMatchObject({ status: 'new', acknowledgedAt: null });
     });
@@ -332,23 +347,23 @@ describe.each([
       const id = await record(store, CORPUS.harmA, { deliveries: [], sealedOriginal: Buffer.from('sealed'), escalateAfterMs: 3_600_000 });
       // An outcome that fails (the reviewer's account is unknown) leaves no acknowledgement behind.
       const stranger: Reviewer = { ...monitor, id: 987654, username: 'stranger' };
-      await expect(store.recordOutcome(id, ALL, stranger, { status: 'in_review', note: 'x' })).rejects.toThrow();
+      await expect(store.recordOutcome(id, ALL, stranger, { status: 'in_review', note: 'x' }, by(stranger))).rejects.toThrow();
       expect(await store.reviewFlag(id, ALL)).toMatchObject({ status: 'new', acknowledgedAt: null });
 
-      await store.recordOutcome(id, OAK_DSL, oakDsl, { status: 'in_review', note: 'on it' });
+      await store.recordOutcome(id, OAK_DSL, oakDsl, { status: 'in_review', note: 'on it' }, by(oakDsl));
       expect(await store.reviewFlag(id, ALL)).toMatchObject({ acknowledgedAt: expect.any(Date), acknowledgedBy: 'olive' });
       const { rows } = await client.query<{ escalate_at: Date | null }>('SELECT escalate_at FROM flags WHERE id = $1', [id]);
       expect(rows[0]!.escalate_at).toBeNull();
       expect(await store.sealedOriginal(id)).toBeNull();
-      await store.recordOutcome(id, ALL, monitor, { status: 'actioned', note: 'spoke to parents' });
+      await store.recordOutcome(id, ALL, monitor, { status: 'actioned', note: 'spoke to parents' }, by(monitor));
       expect(await store.reviewFlag(id, ALL)).toMatchObject({ acknowledgedBy: 'olive' });
     });
 
     it('serialise two reviewers’ outcomes on one flag: one closes it, the other is refused; each history row’s from-status is true', async () => {
       const id = await record(store, CORPUS.harmA);
       const results = await Promise.allSettled([
-        store.recordOutcome(id, ALL, monitor, { status: 'false_positive', note: 'lyrics' }),
-        second.recordOutcome(id, OAK_DSL, oakDsl, { status: 'actioned', note: 'called home' }),
+        store.recordOutcome(id, ALL, monitor, { status: 'false_positive', note: 'lyrics' }, by(monitor)),
+        second.recordOutcome(id, OAK_DSL, oakDsl, { status: 'actioned', note: 'called home' }, by(oakDsl)),
       ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const refused = results.find((r) => r.status === 'rejected');
@@ -357,14 +372,48 @@ describe.each([
 
       const other = await record(store, CORPUS.harmA);
       await Promise.all([
-        store.recordOutcome(other, ALL, monitor, { status: 'in_review', note: 'a' }),
-        second.recordOutcome(other, ALL, monitor, { status: 'escalated', note: 'b', escalatedTo: ['dsl'] }),
-        second.recordOutcome(other, OAK_DSL, oakDsl, { status: 'in_review', note: 'c' }),
+        store.recordOutcome(other, ALL, monitor, { status: 'in_review', note: 'a' }, by(monitor)),
+        second.recordOutcome(other, ALL, monitor, { status: 'escalated', note: 'b', escalatedTo: ['dsl'] }, by(monitor)),
+        second.recordOutcome(other, OAK_DSL, oakDsl, { status: 'in_review', note: 'c' }, by(oakDsl)),
       ]);
       const history = await store.flagReviews(other);
       expect(history).toHaveLength(3);
       expect(history.map((r) => r.fromStatus)).toEqual(['new', history[0]!.status, history[1]!.status]);
       expect((await store.reviewFlag(other, ALL))!.status).toBe(history[2]!.status);
+    });
+
+    it('write an outcome’s audit row in the outcome’s own transaction: no audit row, no outcome', async () => {
+      const id = await record(store, CORPUS.harmA);
+      const entry = await store.recordOutcome(id, ALL, monitor, { status: 'escalated', note: 'to the DSL', escalatedTo: ['dsl'] }, { ...by(monitor), ip: '10.1.2.3' });
+      const { items } = await store.auditEntries({ target: `flag:${id}` }, EVERYTHING);
+      expect(items).toMatchObject([
+        { actorId: monitor.id, actor: 'mona', role: 'monitor', action: 'flag.outcome', ip: '10.1.2.3', details: { review: entry.id, from: 'new', status: 'escalated', escalatedTo: ['dsl'] } },
+      ]);
+      // An audit row the log refuses (no actor) takes the outcome with it.
+      await expect(store.recordOutcome(id, ALL, monitor, { status: 'actioned', note: 'done' }, { ...by(monitor), actor: '' })).rejects.toThrow(/actor/);
+      expect(await store.reviewFlag(id, ALL)).toMatchObject({ status: 'escalated' });
+      expect(await store.flagReviews(id)).toHaveLength(1);
+      const group = (await store.reviewFlag(id, ALL))!.groupKey;
+      await expect(store.recordGroupOutcome(group, ALL, monitor, { status: 'actioned', note: 'done' }, { ...by(monitor), actor: '' })).rejects.toThrow(/actor/);
+      expect(await store.reviewFlag(id, ALL)).toMatchObject({ status: 'escalated' });
+    });
+
+    it('audit a group outcome against its lowest flag id with every id, never the group key', async () => {
+      const body = 'honestly i am planning to commit suicide tonight';
+      const [a, b, c] = [await record(store, { ...CORPUS.harmA, body }), await record(store, { ...CORPUS.harmB, body }), await record(store, { ...CORPUS.harmC, body })];
+      const group = (await store.reviewFlag(a, ALL))!.groupKey;
+      expect((await store.reviewFlag(c, ALL))!.groupKey).toBe(group);
+      expect(await store.recordGroupOutcome(group, OAK_DSL, oakDsl, { status: 'actioned', note: 'spoke to both' }, by(oakDsl))).toEqual([a, b]);
+      expect(await store.recordGroupOutcome(group, OAK_DSL, oakDsl, { status: 'actioned', note: 'again' }, by(oakDsl))).toEqual([]);
+      const { items } = await store.auditEntries({ action: 'group.outcome', actor: 'olive' }, EVERYTHING);
+      expect(items.map((e) => [e.target, e.details])).toEqual([
+        [null, { ids: [], status: 'actioned', escalatedTo: [] }],
+        [`flag:${a}`, { ids: [a, b], status: 'actioned', escalatedTo: [] }],
+      ]);
+      const { rows } = await client.query<{ n: unknown }>('SELECT count(*) AS n FROM audit_log WHERE position($1 IN target) > 0 OR position($1 IN details::text) > 0', [group]);
+      expect(Number(rows[0]!.n)).toBe(0);
+      expect((await store.groupOutcomeAudit(b)).map((e) => e.target)).toEqual([`flag:${a}`]);
+      expect(await store.groupOutcomeAudit(c)).toEqual([]);
     });
 
     it('give a whole group one outcome, leaving closed flags and flags outside the scope alone', async () => {
@@ -377,28 +426,28 @@ describe.each([
       ];
       const group = (await store.reviewFlag(a, ALL))!.groupKey;
       expect((await store.reviewFlag(c, ALL))!.groupKey).toBe(group);
-      await store.recordOutcome(b, ALL, monitor, { status: 'actioned', note: 'handled alone' });
+      await store.recordOutcome(b, ALL, monitor, { status: 'actioned', note: 'handled alone' }, by(monitor));
 
-      await expect(store.recordGroupOutcome(group, OAK_DSL, oakDsl, { status: 'no_further_action', note: '' })).rejects.toThrow(OutcomeError);
-      const inOakfield = await store.recordGroupOutcome(group, OAK_DSL, oakDsl, { status: 'no_further_action', note: 'class discussion of a song' });
+      await expect(store.recordGroupOutcome(group, OAK_DSL, oakDsl, { status: 'no_further_action', note: '' }, by(oakDsl))).rejects.toThrow(OutcomeError);
+      const inOakfield = await store.recordGroupOutcome(group, OAK_DSL, oakDsl, { status: 'no_further_action', note: 'class discussion of a song' }, by(oakDsl));
       expect(inOakfield).toEqual([a]);
       expect((await store.reviewFlag(c, ALL))!.status).toBe('new');
       expect((await store.reviewFlag(b, ALL))!.status).toBe('actioned');
       expect(await store.flagReviews(a)).toMatchObject([{ reviewer: 'olive', fromStatus: 'new', status: 'no_further_action', note: 'class discussion of a song' }]);
       expect(await store.reviewFlag(a, ALL)).toMatchObject({ closedAt: expect.any(Date), acknowledgedBy: 'olive' });
 
-      expect(await store.recordGroupOutcome(group, ALL, monitor, { status: 'escalated', note: 'all of them', escalatedTo: ['dsl'] })).toEqual([c]);
-      expect(await store.recordGroupOutcome(group, ALL, monitor, { status: 'actioned', note: 'done' })).toEqual([c]);
-      expect(await store.recordGroupOutcome(group, ALL, monitor, { status: 'actioned', note: 'again' })).toEqual([]);
-      expect(await store.recordGroupOutcome('no-such-group', ALL, monitor, { status: 'actioned', note: 'x' })).toEqual([]);
+      expect(await store.recordGroupOutcome(group, ALL, monitor, { status: 'escalated', note: 'all of them', escalatedTo: ['dsl'] }, by(monitor))).toEqual([c]);
+      expect(await store.recordGroupOutcome(group, ALL, monitor, { status: 'actioned', note: 'done' }, by(monitor))).toEqual([c]);
+      expect(await store.recordGroupOutcome(group, ALL, monitor, { status: 'actioned', note: 'again' }, by(monitor))).toEqual([]);
+      expect(await store.recordGroupOutcome('no-such-group', ALL, monitor, { status: 'actioned', note: 'x' }, by(monitor))).toEqual([]);
     });
 
     it('serialise a group outcome with a reviewer’s outcome on one of its flags', async () => {
       const [a, b] = [await record(store, CORPUS.die), await record(store, CORPUS.die)];
       const group = (await store.reviewFlag(a, ALL))!.groupKey;
       const [closedIds] = await Promise.all([
-        store.recordGroupOutcome(group, ALL, monitor, { status: 'false_positive', note: 'quiz answer' }),
-        second.recordOutcome(b, ALL, oakDsl, { status: 'in_review', note: 'looking' }).catch((e: unknown) => e),
+        store.recordGroupOutcome(group, ALL, monitor, { status: 'false_positive', note: 'quiz answer' }, by(monitor)),
+        second.recordOutcome(b, ALL, oakDsl, { status: 'in_review', note: 'looking' }, by(oakDsl)).catch((e: unknown) => e),
       ]);
       for (const id of [a, b]) {
         const history = await store.flagReviews(id);
@@ -406,6 +455,24 @@ describe.each([
         expect(history.map((r) => r.fromStatus)).toEqual(['new', ...history.slice(0, -1).map((r) => r.status)]);
       }
       expect(closedIds).toContain(a);
+    });
+  });
+
+  describe('findings in a category scope', () => {
+    it('show a DPO only the personal-data findings and categories of a mixed flag, counting the others', async () => {
+      const { store } = await openStore();
+      // Far enough apart that neither finding's excerpt reaches the other's words.
+      const filler = 'We talked about the timetable for next term and the trip. '.repeat(8);
+      const id = await record(store, { ...CORPUS.dobA, body: `${CORPUS.dobA.body}\n\n${filler}\n\n${SELF_HARM}` });
+      const whole = await store.reviewFlag(id, ALL);
+      expect(whole!.report.findings.map((f) => f.category).sort()).toEqual(['personal_data.date_of_birth', 'safety.self_harm']);
+      expect(whole!.hiddenFindings).toBe(0);
+      const dpo = await store.reviewFlag(id, DPO);
+      expect(dpo!.report.findings.map((f) => f.category)).toEqual(['personal_data.date_of_birth']);
+      expect(dpo!.report.categories).toEqual(['personal_data.date_of_birth']);
+      expect(dpo!.hiddenFindings).toBe(1);
+      expect(JSON.stringify(dpo!.report)).not.toContain('kill myself');
+      expect((await store.reviewFlag(id, OAK_DSL))?.hiddenFindings ?? 0).toBe(0);
     });
   });
 
@@ -419,7 +486,7 @@ describe.each([
       monitor = await addReviewer(client, 'mona', 'monitor');
       const close = async (parts: Omit<MailParts, 'id'>, status: 'false_positive' | 'actioned' | 'no_further_action' | null): Promise<number> => {
         const id = await record(store, parts);
-        if (status) await store.recordOutcome(id, ALL, monitor, { status, note: 'reviewed' });
+        if (status) await store.recordOutcome(id, ALL, monitor, { status, note: 'reviewed' }, by(monitor));
         return id;
       };
       await close(CORPUS.harmA, 'false_positive');
@@ -429,7 +496,7 @@ describe.each([
       await close(CORPUS.die, 'no_further_action');
       // Reopened: no longer a final outcome, so not counted.
       const reopened = await close(CORPUS.die, 'false_positive');
-      await store.recordOutcome(reopened, ALL, monitor, { status: 'in_review', note: 'reopened' });
+      await store.recordOutcome(reopened, ALL, monitor, { status: 'in_review', note: 'reopened' }, by(monitor));
       // Two rules in one message: the false positive counts against each.
       await close(CORPUS.bully, 'false_positive');
       await close(CORPUS.dobA, null);
@@ -455,6 +522,14 @@ describe.each([
       const oakfield = await store.rulePrecision(OAK_DSL);
       expect(oakfield.find((r) => r.rule === 'self_harm.intent' && r.academy === null)).toMatchObject({ reviewed: 3, falsePositives: 1 });
       expect(oakfield.some((r) => r.rule.startsWith('personal_data.'))).toBe(false);
+      // The bullying flag also names Riverside: that academy's rows are not an Oakfield DSL's.
+      expect(oakfield.filter((r) => r.academy !== null).map((r) => r.academy)).toEqual(expect.arrayContaining([OAK]));
+      expect(oakfield.filter((r) => r.academy !== null && r.academy !== OAK)).toEqual([]);
+      expect((await store.rulePrecision(RIV_DSL)).filter((r) => r.academy !== null).map((r) => [r.rule, r.academy])).toEqual([
+        ['bullying.exclusion', RIV],
+        ['bullying.targeted_insult', RIV],
+        ['self_harm.intent', RIV],
+      ]);
       expect((await store.rulePrecision(DPO)).map((r) => r.rule)).toEqual(['personal_data.date_of_birth']);
       expect(await store.rulePrecision({ kind: 'none' })).toEqual([]);
       expect(await store.rulePrecision(ALL, new Date(Date.now() + 3_600_000))).toEqual([]);

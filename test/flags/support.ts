@@ -3,10 +3,13 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { Occurrence } from '../../src/flags/types.js';
-import { openPglite, openPostgres, type SqlClient } from '../../src/flags/sql.js';
+import { pgliteDir } from '../../src/flags/open.js';
+import type { Reviewer } from '../../src/flags/review-types.js';
+import { openPglite, openPostgres, toNumber, type SqlClient } from '../../src/flags/sql.js';
 import { createScanner, type Scanner, type ScanReport } from '../../src/scan/pipeline.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 
@@ -116,12 +119,11 @@ export interface Backend {
 
 /**
  * PGlite's initdb takes seconds; copying a directory it initialised once takes milliseconds, so
- * each fresh database is a copy of one template.
+ * each fresh database is a copy of the template test/global-setup.ts made for the whole run.
  */
 export async function pgliteBackend(): Promise<Backend> {
   const root = mkdtempSync(join(tmpdir(), 'kestrel-flags-'));
-  const template = join(root, 'template');
-  await (await openPglite(template)).close();
+  const template = inject('pgliteTemplate');
   let count = 0;
   return {
     name: 'PGlite',
@@ -134,6 +136,17 @@ export async function pgliteBackend(): Promise<Backend> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A monitor's account written straight into the store, for tests that act as a reviewer. */
+export async function insertMonitor(client: SqlClient): Promise<Reviewer> {
+  const { rows } = await client.query<{ id: unknown }>("INSERT INTO users (username, display_name, role) VALUES ('mon', 'Mon', 'monitor') RETURNING id");
+  return { id: toNumber(rows[0]!.id), username: 'mon', displayName: 'Mon', role: 'monitor', academy: null };
+}
+
+/** Gives `dataDir` (a store.dataDir) an initialised embedded database, copied from the run's template. */
+export function seedPglite(dataDir: string): void {
+  cpSync(inject('pgliteTemplate'), pgliteDir(dataDir), { recursive: true });
 }
 
 export async function postgresBackend(): Promise<Backend & { server: PostgresServer }> {

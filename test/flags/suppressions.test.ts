@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reviewer, SuppressionInput } from '../../src/flags/review-types.js';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
 import { normalisePhrase, SuppressionError } from '../../src/flags/suppressions.js';
-import { toNumber } from '../../src/flags/sql.js';
-import { type Backend, pgliteBackend, postgresBackend, silent } from './support.js';
+import { type Backend, insertMonitor, pgliteBackend, postgresBackend, silent } from './support.js';
 
 const DAY = 86_400_000;
 
@@ -26,8 +25,7 @@ describe.each([
     const db = await backend.fresh();
     store = createSqlFlagStore(db.client, silent);
     await store.migrate();
-    const { rows } = await db.client.query<{ id: unknown }>("INSERT INTO users (username, display_name, role) VALUES ('mon', 'Mon', 'monitor') RETURNING id");
-    monitor = { id: toNumber(rows[0]!.id), username: 'mon', displayName: 'Mon', role: 'monitor', academy: null };
+    monitor = await insertMonitor(db.client);
   });
 
   afterAll(async () => {

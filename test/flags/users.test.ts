@@ -96,4 +96,31 @@ describe.each([
     expect(await store.bindOidcSubject(user.id, 'https://idp|456')).toBe(false);
     expect((await store.userByOidcSubject('https://idp|123'))).toMatchObject({ id: user.id, oidcBound: true, hasPassword: false });
   });
+
+  it('unbinds the OIDC identity of an account whose email changes, and ends its sessions; not for the same address', async () => {
+    const user = await store.createUser({ username: 'moves', displayName: 'M', role: 'monitor', email: 'm@oakfield.sch.uk' });
+    await store.bindOidcSubject(user.id, 'https://idp|moves');
+    await store.createSession({ idHash: 'm1', userId: user.id, csrfToken: 'c', createdAt: at, expiresAt: later(60) });
+    expect(await store.updateUser(user.id, { email: ' M@Oakfield.sch.uk ' })).toMatchObject({ oidcBound: true });
+    expect(await store.session('m1', at)).not.toBeNull();
+    expect(await store.updateUser(user.id, { email: 'someone.else@oakfield.sch.uk' })).toMatchObject({ email: 'someone.else@oakfield.sch.uk', oidcBound: false });
+    expect(await store.userByOidcSubject('https://idp|moves')).toBeNull();
+    expect(await store.session('m1', at)).toBeNull();
+    expect(await store.bindOidcSubject(user.id, 'https://idp|other')).toBe(true);
+    await store.createSession({ idHash: 'm2', userId: user.id, csrfToken: 'c', createdAt: at, expiresAt: later(60) });
+    expect(await store.updateUser(user.id, { email: null })).toMatchObject({ email: null, oidcBound: false });
+    expect(await store.session('m2', at)).toBeNull();
+  });
+
+  it('replaces a password hash with a rehash only while it is still the one stored, leaving sessions and lockout alone', async () => {
+    const user = await store.createUser({ username: 'rehash', displayName: 'R', role: 'auditor', passwordHash: '$scrypt$old' });
+    await store.createSession({ idHash: 'r1', userId: user.id, csrfToken: 'c', createdAt: at, expiresAt: later(60) });
+    await store.recordLoginFailure(user.id, at, policy);
+    expect(await store.rehashPassword(user.id, '$scrypt$old', '$scrypt$new')).toBe(true);
+    expect((await store.loginRecord('rehash'))?.passwordHash).toBe('$scrypt$new');
+    expect(await store.rehashPassword(user.id, '$scrypt$old', '$scrypt$newer')).toBe(false);
+    expect((await store.loginRecord('rehash'))?.passwordHash).toBe('$scrypt$new');
+    expect(await store.session('r1', at)).not.toBeNull();
+    expect(await store.userByUsername('rehash')).toMatchObject({ failedLogins: 1 });
+  });
 });

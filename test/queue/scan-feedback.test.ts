@@ -11,20 +11,30 @@ import { openRetained } from '../../src/flags/authorisations.js';
 import { messageKey } from '../../src/flags/message-key.js';
 import type { Reviewer } from '../../src/flags/review-types.js';
 import { createScanFeedback, type ScanFeedback } from '../../src/flags/scan-feedback.js';
-import { toNumber } from '../../src/flags/sql.js';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
-import { createMetrics } from '../../src/ops/metrics.js';
+import { createMetrics, type KestrelMetrics } from '../../src/ops/metrics.js';
 import { processMessage, type ProcessDeps } from '../../src/queue/process-message.js';
 import { createScanner } from '../../src/scan/pipeline.js';
-import { type Backend, pgliteBackend, silent } from '../flags/support.js';
+import { type Backend, insertMonitor, pgliteBackend, silent } from '../flags/support.js';
+import type { ScanReport } from '../../src/scan/pipeline.js';
+import { metricValue } from '../helpers/wait.js';
 import { capturingLogger, FLAGGED_BODY, message, SENDER } from './helpers.js';
 
-const config = parseConfig('test/queue/kestrel.yaml', ['trust:\n  domains: [oakfield.sch.uk]', 'builtinLexicons: false', 'lexicons: [../fixtures/lexicons]'].join('\n'));
+const RECIPIENT = 'k.patel@oakfield.sch.uk';
+// The messages of helpers.message() are found in acct-quokka: RECIPIENT's own mailbox.
+const config = parseConfig(
+  'test/queue/kestrel.yaml',
+  [
+    'trust:\n  domains: [oakfield.sch.uk]',
+    'builtinLexicons: false',
+    'lexicons: [../fixtures/lexicons]',
+    `accounts:\n  - { id: acct-quokka, host: 127.0.0.1, user: ${RECIPIENT}, password: { value: x } }\n  - { id: acct-other, host: 127.0.0.1, user: someone.else@oakfield.sch.uk, password: { value: x } }`,
+  ].join('\n'),
+);
 const scanner = createScanner(config);
 const KEY = Buffer.alloc(32, 9);
 const DAY = 86_400_000;
 const INSULT = 'honestly you are so ugly';
-const RECIPIENT = 'k.patel@oakfield.sch.uk';
 
 let backend: Backend;
 let store: SqlFlagStore;
@@ -36,8 +46,7 @@ beforeAll(async () => {
   const db = await backend.fresh();
   store = createSqlFlagStore(db.client, silent);
   await store.migrate();
-  const { rows } = await db.client.query<{ id: unknown }>("INSERT INTO users (username, display_name, role) VALUES ('mon', 'Mon', 'monitor') RETURNING id");
-  monitor = { id: toNumber(rows[0]!.id), username: 'mon', displayName: 'Mon', role: 'monitor', academy: null };
+  monitor = await insertMonitor(db.client);
 });
 
 afterAll(async () => {
@@ -45,13 +54,21 @@ afterAll(async () => {
   await backend?.stop();
 });
 
+/** Each feedback counts into its own metrics, which its processMessage deps share. */
+const metricsOf = new WeakMap<ScanFeedback, KestrelMetrics>();
+
 function feedbackFor(options: { keys?: { original: Buffer }; logger?: ProcessDeps['logger'] } = {}): ScanFeedback {
-  return createScanFeedback({ store, keys: options.keys ?? { original: KEY }, logger: options.logger ?? silent, routes: config.routes });
+  const metrics = createMetrics();
+  const feedback = createScanFeedback({ store, keys: options.keys ?? { original: KEY }, logger: options.logger ?? silent, metrics, routes: config.routes });
+  metricsOf.set(feedback, metrics);
+  return feedback;
 }
 
 function deps(feedback: ScanFeedback, logger: ProcessDeps['logger'] = silent): ProcessDeps {
-  return { config, store, metrics: createMetrics(), logger, scan: (raw, envelope) => scanner.scan(raw, envelope), spread: null, feedback };
+  return { config, store, metrics: metricsOf.get(feedback)!, logger, scan: (raw, envelope) => scanner.scan(raw, envelope), spread: null, feedback };
 }
+
+const counted = (feedback: ScanFeedback, name: string): Promise<number> => metricValue(metricsOf.get(feedback)!, name);
 
 function mail(body: string, position: Partial<FetchedMessage> = {}): FetchedMessage {
   return message(`feedback-${++n}`, body, { uid: n, ...position });
@@ -68,7 +85,7 @@ describe('suppressions', () => {
     const after = await processMessage(mail(INSULT), deps(feedback));
     expect(after).toMatchObject({ flagId: null, created: true });
     expect(await store.suppression(s.id)).toMatchObject({ hits: 1, lastHitAt: expect.any(Date) });
-    expect(feedback.counts().findingsSuppressed).toBe(1);
+    expect(await counted(feedback, 'kestrel_findings_suppressed_total')).toBe(1);
     // Other words from the same sender, and the same words from another sender, are still flagged.
     expect((await processMessage(mail('you are such a pathetic freak'), deps(feedback))).flagId).not.toBeNull();
     expect((await processMessage(mail(INSULT, { raw: Buffer.from(`From: other@oakfield.sch.uk\r\nTo: ${RECIPIENT}\r\nSubject: x\r\nMessage-ID: <other-${++n}@x>\r\n\r\n${INSULT}\r\n`) }), deps(feedback))).flagId).not.toBeNull();
@@ -79,13 +96,48 @@ describe('suppressions', () => {
     await store.createSuppression({ rule: 'self_harm.intent', sender: SENDER, reason: 'tried to silence it', expiresAt: inDays(30) }, monitor);
     const insult = await store.createSuppression({ rule: 'bullying.targeted_insult', sender: SENDER, reason: 'r', expiresAt: inDays(30) }, monitor);
     const feedback = feedbackFor();
-    const report = await feedback.suppress(await scanner.scan(mail(`${FLAGGED_BODY}. ${INSULT}`).raw));
+    const { report } = await feedback.suppress(await scanner.scan(mail(`${FLAGGED_BODY}. ${INSULT}`).raw));
     expect(report.flagged).toBe(true);
     expect(report.urgent).toBe(true);
     expect(report.findings.map((f) => f.rule)).toEqual(['self_harm.intent']);
     expect(report.categories).toEqual(['safety.self_harm']);
     expect(report.from?.address).toBe(SENDER);
     await store.revokeSuppression(insult.id, monitor);
+  });
+
+  it('are counted once when two workers scan the same message (a retried job, or a lost race)', async () => {
+    const s = await store.createSuppression({ rule: 'bullying.targeted_insult', sender: SENDER, phrase: 'you are so ugly', reason: 'drama script', expiresAt: inDays(30) }, monitor);
+    const feedback = feedbackFor();
+    const same = mail(INSULT);
+    // No claims: both scan, and only one records.
+    const results = await Promise.all([processMessage(same, deps(feedback)), processMessage(same, deps(feedback))]);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(await store.suppression(s.id)).toMatchObject({ hits: 1 });
+    expect(await counted(feedback, 'kestrel_findings_suppressed_total')).toBe(1);
+    await store.revokeSuppression(s.id, monitor);
+  });
+
+  it('leave no flag and no copies for a fully suppressed message, and route a partly suppressed one on what is left', async () => {
+    const s = await store.createSuppression({ rule: 'bullying.targeted_insult', sender: SENDER, reason: 'r', expiresAt: inDays(30) }, monitor);
+    const feedback = feedbackFor();
+    const planned: ScanReport[] = [];
+    const planning: ProcessDeps = {
+      ...deps(feedback),
+      planOutbox: (report) => {
+        planned.push(report);
+        return report.flagged ? { deliveries: report.routes.map((route) => ({ recipient: `${route}@oakfield.sch.uk`, routes: [route], form: 'full' as const, messageId: `<c-${++n}@x>` })) } : undefined;
+      },
+    };
+    const whole = await processMessage(mail(INSULT), planning);
+    expect(whole).toMatchObject({ flagId: null, created: true });
+    expect(planned.at(-1)).toMatchObject({ flagged: false, routes: [] });
+
+    const partly = await processMessage(mail(`${FLAGGED_BODY}. ${INSULT}`), planning);
+    const alone = await scanner.scan(mail(FLAGGED_BODY).raw);
+    expect(planned.at(-1)!.findings.map((f) => f.rule)).toEqual(['self_harm.intent']);
+    expect(planned.at(-1)!.routes).toEqual(alone.routes);
+    expect((await store.deliveries({ flagId: partly.flagId! })).map((d) => d.routes[0]).sort()).toEqual([...alone.routes].sort());
+    await store.revokeSuppression(s.id, monitor);
   });
 });
 
@@ -97,10 +149,10 @@ describe('targeted monitoring', () => {
     await processMessage(clean, deps(feedback));
     const flagged = mail(FLAGGED_BODY);
     const flaggedResult = await processMessage(flagged, deps(feedback));
-    const other = mail('lunch', { raw: Buffer.from(`From: ${SENDER}\r\nTo: someone.else@oakfield.sch.uk\r\nSubject: x\r\nMessage-ID: <o-${++n}@x>\r\n\r\nhello ${RECIPIENT.toUpperCase()}\r\n`) });
+    const other = mail('lunch', { account: 'acct-other', raw: Buffer.from(`From: ${SENDER}\r\nTo: someone.else@oakfield.sch.uk\r\nSubject: x\r\nMessage-ID: <o-${++n}@x>\r\n\r\nhello ${RECIPIENT.toUpperCase()}\r\n`) });
     await processMessage(other, deps(feedback));
     // A journal report's envelope names a Bcc recipient the headers hide.
-    const bcc = mail('see you', { raw: Buffer.from(`From: ${SENDER}\r\nTo: someone.else@oakfield.sch.uk\r\nSubject: x\r\nMessage-ID: <b-${++n}@x>\r\n\r\nsee you\r\n`), envelope: { sender: SENDER, recipients: ['someone.else@oakfield.sch.uk', RECIPIENT] } });
+    const bcc = mail('see you', { account: 'acct-other', raw: Buffer.from(`From: ${SENDER}\r\nTo: someone.else@oakfield.sch.uk\r\nSubject: x\r\nMessage-ID: <b-${++n}@x>\r\n\r\nsee you\r\n`), envelope: { sender: SENDER, recipients: ['someone.else@oakfield.sch.uk', RECIPIENT] } });
     await processMessage(bcc, deps(feedback));
 
     const kept = await store.retainedMessages(a.id, { offset: 0, limit: 10 });
@@ -108,7 +160,8 @@ describe('targeted monitoring', () => {
     expect(kept.items.find((m) => m.messageKey === messageKey(flagged.raw))?.flagId).toBe(flaggedResult.flagId);
     const one = await store.retainedMessage(a.id, kept.items.find((m) => m.messageKey === messageKey(clean.raw))!.id);
     expect(openRetained(one!.sealed, KEY, a.id, messageKey(clean.raw))).toEqual(clean.raw);
-    expect(feedback.counts()).toMatchObject({ retained: 3, retainFailures: 0 });
+    expect(await counted(feedback, 'kestrel_messages_retained_total')).toBe(3);
+    expect(await counted(feedback, 'kestrel_retain_failures_total')).toBe(0);
 
     // Ended (and read again at once): nothing more is kept.
     await store.endAuthorisation(a.id, monitor, 'done', new Date());
@@ -118,7 +171,7 @@ describe('targeted monitoring', () => {
   });
 
   it('records the scan when keeping the message fails, and logs the failure without addresses', async () => {
-    await store.createAuthorisation({ account: RECIPIENT, reason: 'r', approver: 'Head', piaReference: 'PIA-2', startsAt: inDays(-1), endsAt: inDays(10) }, monitor);
+    const a = await store.createAuthorisation({ account: RECIPIENT, reason: 'r', approver: 'Head', piaReference: 'PIA-2', startsAt: inDays(-1), endsAt: inDays(10) }, monitor);
     const { logger, lines } = capturingLogger();
     // A key of the wrong length: sealing fails for real.
     const feedback = feedbackFor({ keys: { original: Buffer.alloc(5) }, logger });
@@ -126,9 +179,33 @@ describe('targeted monitoring', () => {
     const result = await processMessage(fetched, deps(feedback, logger));
     expect(result).toMatchObject({ created: true, duplicate: false });
     expect(await store.priorScan(messageKey(fetched.raw))).toEqual({ flagId: null });
-    expect(feedback.counts().retainFailures).toBe(1);
+    expect(await counted(feedback, 'kestrel_retain_failures_total')).toBe(1);
     const failure = lines.find((l) => String(l.msg).startsWith('cannot keep a message'));
     expect(failure).toBeDefined();
     expect(JSON.stringify(lines)).not.toContain('@oakfield.sch.uk');
+    await store.endAuthorisation(a.id, monitor, 'done', new Date());
+  });
+
+  it("keeps mail found in the account's own mailbox that names it nowhere (a list), and a copy that names it after another copy was scanned", async () => {
+    const a = await store.createAuthorisation({ account: RECIPIENT, reason: 'r', approver: 'Head', piaReference: 'PIA-3', startsAt: inDays(-1), endsAt: inDays(10) }, monitor);
+    const feedback = feedbackFor();
+    const list = mail('staff briefing', { raw: Buffer.from(`From: ${SENDER}\r\nTo: all-staff@oakfield.sch.uk\r\nSubject: x\r\nMessage-ID: <l-${++n}@x>\r\n\r\nbriefing at 8\r\n`) });
+    await processMessage(list, deps(feedback));
+
+    // The recipient's copy (no Bcc header) is scanned first, in their mailbox; the sender's Sent copy names the Bcc.
+    const headers = `From: ${SENDER}\r\nTo: someone.else@oakfield.sch.uk\r\nSubject: x\r\nMessage-ID: <s-${++n}@x>\r\nDate: Thu, 20 Nov 2026 09:30:00 +0000\r\n`;
+    const inbox = mail('x', { account: 'acct-other', raw: Buffer.from(`${headers}\r\nsee you\r\n`) });
+    const sent = mail('x', { account: 'acct-sender', folder: 'Sent', raw: Buffer.from(`${headers}Bcc: ${RECIPIENT}\r\n\r\nsee you\r\n`) });
+    expect(messageKey(sent.raw)).toBe(messageKey(inbox.raw));
+    expect(await processMessage(inbox, deps(feedback))).toMatchObject({ duplicate: false });
+    expect(await processMessage(sent, deps(feedback))).toMatchObject({ duplicate: true });
+    // Seen again, it is not kept twice.
+    expect(await processMessage(sent, deps(feedback))).toMatchObject({ duplicate: true });
+
+    const kept = await store.retainedMessages(a.id, { offset: 0, limit: 10 });
+    expect(kept.items.map((m) => m.messageKey).sort()).toEqual([messageKey(list.raw), messageKey(sent.raw)].sort());
+    expect(kept.items.find((m) => m.messageKey === messageKey(sent.raw))).toMatchObject({ direction: 'internal', messageDate: new Date('2026-11-20T09:30:00Z') });
+    expect(await counted(feedback, 'kestrel_messages_retained_total')).toBe(2);
+    await store.endAuthorisation(a.id, monitor, 'done', new Date());
   });
 });

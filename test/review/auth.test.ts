@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
 import type { User } from '../../src/flags/users.js';
-import { hashPassword, verifyPassword } from '../../src/review/auth/password.js';
+import { hashing, hashPassword, needsRehash, verifyPassword } from '../../src/review/auth/password.js';
+import { Semaphore } from '../../src/review/auth/semaphore.js';
 import type { ReviewDeps } from '../../src/review/context.js';
 import { buildReviewApp, startReviewServer, type ReviewServer } from '../../src/review/server.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -54,11 +55,60 @@ async function auditActions(): Promise<Array<{ action: string; actor: string; de
 describe('passwords', () => {
   it('are scrypt with a 16-byte salt in a self-describing string, and verify only the right password', async () => {
     const stored = await hashPassword('a long enough secret');
-    expect(stored).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(stored).toMatch(/^\$scrypt\$ln=15,r=8,p=3\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(needsRehash(stored)).toBe(false);
     expect(await hashPassword('a long enough secret')).not.toBe(stored);
     expect(await verifyPassword('a long enough secret', stored)).toBe(true);
     expect(await verifyPassword('a long enough secreT', stored)).toBe(false);
     expect(await verifyPassword('anything', 'not-a-hash')).toBe(false);
+  });
+
+  it('verify a hash of an older cost, which then needs rehashing', async () => {
+    const old = await hashPassword('a long enough secret', { ln: 14, r: 8, p: 1 });
+    expect(old).toMatch(/^\$scrypt\$ln=14,r=8,p=1\$/);
+    expect(await verifyPassword('a long enough secret', old)).toBe(true);
+    expect(needsRehash(old)).toBe(true);
+  });
+
+  it('run at most 4 scrypts at once; the others wait their turn', async () => {
+    // The limit is on scrypt calls whatever their cost: a cheap one keeps the test quick.
+    const stored = await hashPassword('a long enough secret', { ln: 12, r: 8, p: 1 });
+    const checks = Array.from({ length: 10 }, () => verifyPassword('a long enough secret', stored));
+    expect({ active: hashing.active, waiting: hashing.waiting }).toEqual({ active: 4, waiting: 6 });
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, hashing.active)), 5);
+    try {
+      expect(await Promise.all(checks)).toEqual(Array(10).fill(true));
+    } finally {
+      clearInterval(watch);
+    }
+    expect(most).toBeLessThanOrEqual(4);
+    expect({ active: hashing.active, waiting: hashing.waiting }).toEqual({ active: 0, waiting: 0 });
+  });
+});
+
+describe('Semaphore', () => {
+  it('runs tasks in arrival order as slots free, and frees the slot of a task that throws', async () => {
+    const semaphore = new Semaphore(2);
+    const started: number[] = [];
+    const releases: Array<() => void> = [];
+    const task = (n: number) => semaphore.run(() => new Promise<number>((resolve, reject) => {
+      started.push(n);
+      releases.push(() => (n === 1 ? reject(new Error('task 1 failed')) : resolve(n)));
+    }));
+    const runs = [1, 2, 3, 4].map(task);
+    await Promise.resolve();
+    expect(started).toEqual([1, 2]);
+    releases[0]!();
+    await expect(runs[0]).rejects.toThrow('task 1 failed');
+    expect(started).toEqual([1, 2, 3]);
+    releases[1]!();
+    releases[2]!();
+    await Promise.all([runs[1], runs[2]]);
+    expect(started).toEqual([1, 2, 3, 4]);
+    releases[3]!();
+    expect(await runs[3]).toBe(4);
+    expect({ active: semaphore.active, waiting: semaphore.waiting }).toEqual({ active: 0, waiting: 0 });
   });
 });
 
@@ -98,10 +148,11 @@ describe('the review server', () => {
     expect(actions).toContainEqual({ action: 'auth.login', actor: 'ivan', details: { method: 'password' } });
   });
 
-  it('refuses a wrong password and an unknown user alike, audits the attempt without the password', async () => {
+  it('refuses a wrong password and an unknown user alike, audits the attempt without the password, or a name that is no account', async () => {
     const client = new CookieClient(server.url);
     const wrong = await signIn(client, 'mona', 'not the password');
-    const unknown = await signIn(client, 'nobody', 'not the password');
+    // A password typed into the username box must not land in the audit log.
+    const unknown = await signIn(client, 'my secret passphrase', 'not the password');
     const noPassword = await signIn(client, 'oidc-only', 'not the password');
     for (const r of [wrong, unknown, noPassword]) {
       expect(r.status).toBe(401);
@@ -112,12 +163,30 @@ describe('the review server', () => {
     expect(failed.map((a) => [a.actor, a.details.username, a.details.reason])).toEqual(
       expect.arrayContaining([
         ['anonymous', 'mona', 'wrong_password'],
-        ['anonymous', 'nobody', 'unknown_user'],
+        ['anonymous', undefined, 'unknown_user'],
         ['anonymous', 'oidc-only', 'no_password'],
       ]),
     );
+    expect(failed.find((a) => a.details.reason === 'unknown_user')!.details).toEqual({ method: 'password', reason: 'unknown_user' });
     expect(JSON.stringify(failed)).not.toContain('not the password');
+    expect(JSON.stringify(await store.auditEntries({}, { offset: 0, limit: 200 }))).not.toContain('my secret passphrase');
     await store.recordLoginSuccess(monitor.id);
+  });
+
+  it('stores a password of an older cost again at the current cost when it signs in, keeping its other sessions', async () => {
+    const old = await hashPassword(PASSWORD, { ln: 14, r: 8, p: 1 });
+    const user = await store.createUser({ username: 'olda', displayName: 'Old Hash', role: 'auditor', passwordHash: old });
+    const first = new CookieClient(server.url);
+    expect((await signIn(first, 'olda', PASSWORD)).status).toBe(303);
+    const rehashed = (await store.loginRecord('olda'))!.passwordHash!;
+    expect(rehashed).toMatch(/^\$scrypt\$ln=15,r=8,p=3\$/);
+    expect(await verifyPassword(PASSWORD, rehashed)).toBe(true);
+    const second = new CookieClient(server.url);
+    expect((await signIn(second, 'olda', PASSWORD)).status).toBe(303);
+    expect((await store.loginRecord('olda'))!.passwordHash).toBe(rehashed);
+    expect((await first.get('/')).location).toBe('/audit');
+    // A password set meanwhile is not overwritten by a rehash of the old one.
+    expect(await store.rehashPassword(user.id, old, await hashPassword('another password'))).toBe(false);
   });
 
   it('refuses a sign-in form without its token or from another origin', async () => {
@@ -233,6 +302,35 @@ describe('the review server', () => {
     }
   });
 
+  it('behind one proxy (trustProxy: 1), limits and audits the address the proxy appended, whatever the client wrote before it', async () => {
+    const proxied = await startReviewServer({ ...deps, config: reviewConfig('review: { trustProxy: 1 }\n') }, '127.0.0.1:0', { loginAttemptsPerMinute: 3 });
+    try {
+      const client = new CookieClient(proxied.url);
+      const via = (spoofed: string, real: string) => ({ 'x-forwarded-for': `${spoofed}, ${real}` });
+      for (let i = 0; i < 3; i++) expect((await signIn(client, 'mona', 'wrong again', undefined, via(`198.51.100.${i}`, '203.0.113.7'))).status).toBe(401);
+      expect((await signIn(client, 'mona', 'wrong again', undefined, via('198.51.100.99', '203.0.113.7'))).status).toBe(429);
+      expect((await signIn(client, 'mona', 'wrong again', undefined, via('203.0.113.8', '203.0.113.7'))).status).toBe(429);
+      expect((await signIn(client, 'mona', 'wrong again', undefined, via('203.0.113.7', '203.0.113.8'))).status).toBe(401);
+      const ips = (await store.auditEntries({ action: 'auth.login_failed' }, { offset: 0, limit: 4 })).items.map((e) => e.ip);
+      expect(ips).toEqual(['203.0.113.8', '203.0.113.7', '203.0.113.7', '203.0.113.7']);
+    } finally {
+      await proxied.close();
+      await store.recordLoginSuccess(monitor.id);
+    }
+  });
+
+  it('behind proxies named by address, takes the first address that is not one of them', async () => {
+    const proxied = await startReviewServer({ ...deps, config: reviewConfig('review: { trustProxy: ["127.0.0.0/8", "10.1.2.3"] }\n') }, '127.0.0.1:0', { loginAttemptsPerMinute: 1000 });
+    try {
+      const client = new CookieClient(proxied.url);
+      expect((await signIn(client, 'mona', 'wrong again', undefined, { 'x-forwarded-for': '198.51.100.1, 203.0.113.9, 10.1.2.3' })).status).toBe(401);
+      expect((await store.auditEntries({ action: 'auth.login_failed' }, { offset: 0, limit: 1 })).items[0]!.ip).toBe('203.0.113.9');
+    } finally {
+      await proxied.close();
+      await store.recordLoginSuccess(monitor.id);
+    }
+  });
+
   it('marks the cookie Secure when the UI is reached over https', async () => {
     const app = await buildReviewApp({ ...deps, config: reviewConfig('review: { publicUrl: "https://review.oakfield.sch.uk/" }\n') });
     try {
@@ -264,6 +362,17 @@ describe('review config', () => {
     expect(parse('{ oidc: { issuer: "http://login.example.com", clientId: k, clientSecret: { env: S } } }')).toThrow(/review\.oidc\.issuer.*must use https/);
     expect(parse('{ oidc: { issuer: "https://accounts.google.com", clientId: k, clientSecret: { env: S } } }')().review.oidc).toMatchObject({ label: 'Sign in with your trust account', emailClaim: 'email' });
     expect(parse('{ sessionIdleMinutes: 1 }')).toThrow(/review\.sessionIdleMinutes/);
+  });
+
+  it('trusts a proxy by hop count or address, never every X-Forwarded-For entry', () => {
+    expect(parse('{ trustProxy: 1 }')().review.trustProxy).toBe(1);
+    expect(parse('{ trustProxy: [10.0.0.0/8, "fd00::/8", 192.0.2.1] }')().review.trustProxy).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    expect(parse('{ trustProxy: true }')).toThrow(/review\.trustProxy: expected false, the number of proxies in front.*true would trust any address a client writes/);
+    expect(parse('{ trustProxy: 0 }')).toThrow(/review\.trustProxy/);
+    expect(parse('{ trustProxy: 1.5 }')).toThrow(/review\.trustProxy/);
+    expect(parse('{ trustProxy: [] }')).toThrow(/review\.trustProxy/);
+    expect(parse('{ trustProxy: [10.0.0.0/33] }')).toThrow(/review\.trustProxy\[0\]: expected an IP address or CIDR block/);
+    expect(parse('{ trustProxy: [proxy.local] }')).toThrow(/review\.trustProxy\[0\]/);
   });
 });
 

@@ -10,12 +10,15 @@ import { pdfText } from '../../src/review/export/pdf.js';
 import { registerExports } from '../../src/review/pages/export.js';
 import { createScanner } from '../../src/scan/pipeline.js';
 import { type Backend, occurrence, pgliteBackend, silent } from '../flags/support.js';
-import type { Reviewer } from '../../src/flags/review-types.js';
+import type { AuditActor, Reviewer } from '../../src/flags/review-types.js';
 import { pageApp, reviewConfig, reviewer, type PageApp } from './support.js';
 
 const SUBJECT = '<img src=x onerror=alert(1)> tonight';
 const EXPORTED_AT = new Date('2026-11-21T14:05:00Z');
 const scanner = createScanner(reviewConfig());
+
+/** The audit actor of an outcome by `who`. */
+const by = (who: Reviewer): AuditActor => ({ actorId: who.id, actor: who.username, role: who.role, ip: null });
 
 function mail(id: string, from: string, to: string, body: string): Buffer {
   return Buffer.from(
@@ -51,7 +54,7 @@ describe('case export', () => {
     await store.addOccurrence(flagId, occurrence('22lmorgan@pupils.oakfield.sch.uk', 'Sent Items', 3));
     const other = await scanner.scan(mail('high', 'j.smith@high.oakfield.sch.uk', 'k.jones@high.oakfield.sch.uk', "I'm going to kill you after school"));
     high = (await store.recordScan('key-high', occurrence('k.jones@high.oakfield.sch.uk', 'INBOX', 1), other)).flagId!;
-    await store.recordOutcome(flagId, { kind: 'all' }, monitor, { status: 'in_review', note: 'Called the DSL' });
+    await store.recordOutcome(flagId, { kind: 'all' }, monitor, { status: 'in_review', note: 'Called the DSL' }, by(monitor));
     ui = await pageApp(store, [registerExports], { now: () => EXPORTED_AT });
   });
 
@@ -139,5 +142,32 @@ describe('case export', () => {
     expect(pdfText('Zoë – “ok” … €5')).toBe('Zoë – “ok” … €5');
     expect(pdfText('Łukasz Dvořák')).toBe('?ukasz Dvorák');
     expect(pdfText('I hate this 😡 Привет')).toBe('I hate this ? ??????');
+  });
+  it('names only this flag in a group outcome that included it, whichever flag the row is filed under', async () => {
+    const body = 'i am planning to commit suicide tonight';
+    const first = (await store.recordScan('key-g1', occurrence('23sokafor@pupils.oakfield.sch.uk', 'INBOX', 11), await scanner.scan(mail('g1', '22lmorgan@pupils.oakfield.sch.uk', '23sokafor@pupils.oakfield.sch.uk', body)))).flagId!;
+    const second = (await store.recordScan('key-g2', occurrence('23sokafor@pupils.oakfield.sch.uk', 'INBOX', 12), await scanner.scan(mail('g2', '22jbloggs@pupils.oakfield.sch.uk', '23sokafor@pupils.oakfield.sch.uk', body)))).flagId!;
+    const group = (await store.reviewFlag(first, { kind: 'all' }))!.groupKey;
+    expect(await store.recordGroupOutcome(group, { kind: 'all' }, monitor, { status: 'actioned', note: 'assembly talk' }, by(monitor))).toEqual([first, second]);
+    ui.signInAs(monitor);
+    for (const id of [first, second]) {
+      const { audit } = (await ui.app.inject({ method: 'GET', url: `/flags/${id}/export.json` })).json() as { audit: Array<{ action: string; details: { ids?: number[] } }> };
+      expect(audit.filter((a) => a.action === 'group.outcome').map((a) => a.details.ids)).toEqual([[id]]);
+    }
+  });
+
+  it('exports to a DPO only the personal-data findings of a mixed flag, in JSON and PDF, saying others are left out', async () => {
+    const filler = 'We talked about the timetable for next term and the trip. '.repeat(8);
+    const report = await scanner.scan(mail('mixed', '22lmorgan@pupils.oakfield.sch.uk', 'parent.one@gmail.com', `Her date of birth is 12/03/2011.\n\n${filler}\n\ni just want to kill myself tonight`));
+    const mixed = (await store.recordScan('key-mixed', occurrence('parent.one@gmail.com', 'INBOX', 1), report)).flagId!;
+    ui.signInAs(reviewer('dpo'));
+    const json = await ui.app.inject({ method: 'GET', url: `/flags/${mixed}/export.json` });
+    expect(json.statusCode).toBe(200);
+    expect(json.json()).toMatchObject({ hiddenFindings: 1, flag: { categories: ['personal_data.date_of_birth'] }, findings: [{ category: 'personal_data.date_of_birth' }] });
+    for (const hidden of ['self_harm', 'kill myself']) expect(json.body).not.toContain(hidden);
+    const { text } = await readPdf((await ui.app.inject({ method: 'GET', url: `/flags/${mixed}/export.pdf` })).rawPayload);
+    expect(text).toContain('personal_data.date_of_birth');
+    expect(text).toContain('1 other finding of this flag is outside the categories');
+    for (const hidden of ['self_harm', 'kill myself']) expect(text).not.toContain(hidden);
   });
 });

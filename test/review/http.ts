@@ -60,8 +60,8 @@ export function csrfOf(page: string): string {
   return match[1]!;
 }
 
-/** Signs in through the real form; returns the response of the POST. */
-export async function signIn(client: CookieClient, username: string, password: string, next?: string): Promise<HttpResponse> {
-  const form = await client.get(`/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
-  return client.post('/login', { _csrf: csrfOf(form.body), username, password, next: next ?? '/' }, { origin: client.base });
+/** Signs in through the real form; returns the response of the POST. `headers` go with both requests. */
+export async function signIn(client: CookieClient, username: string, password: string, next?: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  const form = await client.get(`/login${next ? `?next=${encodeURIComponent(next)}` : ''}`, headers);
+  return client.post('/login', { _csrf: csrfOf(form.body), username, password, next: next ?? '/' }, { origin: client.base, ...headers });
 }

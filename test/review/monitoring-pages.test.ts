@@ -96,6 +96,8 @@ describe('suppressions', () => {
     expect(list.body).not.toContain(XSS);
     expect(list.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(await auditActions(`suppression:${suppression!.id}`)).toEqual(['suppression.create']);
+    const { rows: listed } = await client.query<{ actor: string }>("SELECT actor FROM audit_log WHERE action = 'suppression.list'");
+    expect(listed.map((r) => r.actor)).toEqual([people.monitor!.username]);
 
     const revoked = await post(`/suppressions/${suppression!.id}/revoke`, people.monitor!, {});
     expect(revoked.headers.location).toBe('/suppressions?done=revoked');
@@ -129,8 +131,9 @@ describe('suppressions', () => {
     const personal = { ...report.findings[0]!, rule: 'personal_data.test_identifier', category: 'personal_data.identifiers', severity: 'moderate' as const };
     const flagId = await falsePositive({ ...report, categories: [...report.categories, 'personal_data.identifiers'], findings: [...report.findings, personal] });
     const selfHarm = await post('/suppressions', people.dpo!, { flagId: String(flagId), rule: report.findings[0]!.rule, sender: '1', days: '10', reason: 'r' });
-    expect(selfHarm.statusCode).toBe(403);
-    expect(selfHarm.body).toContain('rule: a DPO may suppress personal-data rules only');
+    // A DPO's view of the flag holds only its personal-data findings: the other rule is not there to suppress.
+    expect(selfHarm.statusCode).toBe(400);
+    expect(selfHarm.body).toContain(`rule: this flag has no finding of the rule &quot;${report.findings[0]!.rule}&quot;`);
     const ok = await post('/suppressions', people.dpo!, { flagId: String(flagId), rule: 'personal_data.test_identifier', sender: '1', days: '10', reason: 'r' });
     expect(ok.statusCode).toBe(303);
     const dpoList = await get('/suppressions', people.dpo!);
@@ -178,6 +181,12 @@ describe('targeted monitoring', () => {
     const ended = await post(`/authorisations/${a!.id}/end`, people.monitor!, { reason: 'facts established' });
     expect(ended.headers.location).toBe(`/authorisations/${a!.id}?done=ended`);
     expect(await auditActions(`authorisation:${a!.id}`)).toEqual(['authorisation.create', 'authorisation.end']);
+    const viewed = await get(`/authorisations/${a!.id}`, people.monitor!);
+    expect(viewed.statusCode).toBe(200);
+    expect(await auditActions(`authorisation:${a!.id}`)).toEqual(['authorisation.create', 'authorisation.end', 'authorisation.view']);
+    const badPage = await get(`/authorisations/${a!.id}?page=1.5`, people.monitor!);
+    expect(badPage.statusCode).toBe(400);
+    expect(badPage.body).toContain('page: expected a whole number');
     expect((await post(`/authorisations/${a!.id}/end`, people.monitor!, { reason: '' })).statusCode).toBe(400);
   });
 
@@ -234,7 +243,8 @@ describe('targeted monitoring', () => {
     expect(dpoOverview.body).toContain('Only monitors read the messages kept');
     expect(dpoOverview.body).not.toContain(`/messages/${kept!.id}`);
     expect((await get(`/authorisations/${a.id}/messages/${kept!.id}`, people.dpo!)).statusCode).toBe(403);
-    expect(await auditActions(`authorisation:${a.id}`)).toEqual([]);
+    // Each look at the authorisation is recorded; the DPO's opened no kept message.
+    expect(await auditActions(`authorisation:${a.id}`)).toEqual(['authorisation.view', 'authorisation.view']);
 
     const shown = await get(`/authorisations/${a.id}/messages/${kept!.id}`, people.monitor!);
     expect(shown.statusCode).toBe(200);
@@ -247,7 +257,7 @@ describe('targeted monitoring', () => {
     expect(shown.body).toContain('other@oakfield.sch.uk');
     expect(shown.body).toContain('application/pdf, 2.0 KB');
     expect(shown.body).not.toContain('secret-name');
-    expect(await auditActions(`authorisation:${a.id}`)).toEqual(['targeted.view']);
+    expect(await auditActions(`authorisation:${a.id}`)).toEqual(['authorisation.view', 'authorisation.view', 'targeted.view']);
     expect((await get(`/authorisations/${a.id}/messages/999999`, people.monitor!)).statusCode).toBe(404);
     expect((await get('/authorisations/abc', people.monitor!)).statusCode).toBe(404);
   });

@@ -134,6 +134,18 @@ describe('the ops view', () => {
     for (const finding of flag!.report.findings) for (const e of finding.evidence) expect(body).not.toContain(e.excerpt);
   });
 
+  it('shows error reasons without Message-IDs or addresses, cut to 200 characters', async () => {
+    const leaky = `cannot parse <abc123@pupils.oakfield.sch.uk> from 22lmorgan@pupils.oakfield.sch.uk: ${'x'.repeat(300)}`;
+    await store.recordFailure('ops-pages-leaky', occurrence('staff-a', 'INBOX', 10), leaky);
+    const body = (await get('/ops', admin)).body;
+    expect(body).not.toContain('abc123');
+    expect(body).not.toContain('22lmorgan');
+    const shown = /<td>(cannot parse [^<]*)<\/td>/.exec(body)?.[1];
+    expect(shown).toMatch(/^cannot parse &lt;message-id&gt; from &lt;address&gt;: x+…$/);
+    expect(shown!.replace(/&lt;|&gt;/g, '_').length).toBe(200);
+    await client.query("DELETE FROM scan_failures WHERE message_key = 'ops-pages-leaky'");
+  });
+
   it('is for ict_admin only', async () => {
     expect((await get('/ops', reviewer('monitor'))).statusCode).toBe(403);
     expect((await get('/ops', reviewer('dpo'))).statusCode).toBe(403);
@@ -232,6 +244,15 @@ describe('the dashboard', () => {
     expect(high.body).toMatch(/<span class="tile-number">0<\/span> flags in 12 weeks/);
     const primary = await get('/dashboard', reviewer('dsl', { academy: 'Oakfield Primary' }));
     expect(primary.body).toMatch(/<span class="tile-number">1<\/span> flags in 12 weeks/);
+    // A flag shared with another academy: that academy's count is not this DSL's to see.
+    await client.query("UPDATE flags SET academies = academies || '{Oakfield High}'::text[] WHERE id = $1", [flagId]);
+    try {
+      const shared = await get('/dashboard', reviewer('dsl', { academy: 'Oakfield Primary' }));
+      expect(shared.body).toContain('<tr><th scope="row">Oakfield Primary</th><td class="num">1</td></tr>');
+      expect(shared.body).not.toContain('<th scope="row">Oakfield High</th>');
+    } finally {
+      await client.query("UPDATE flags SET academies = array_remove(academies, 'Oakfield High') WHERE id = $1", [flagId]);
+    }
     expect((await get('/dashboard', admin)).statusCode).toBe(403);
     expect((await get('/dashboard', auditor)).statusCode).toBe(403);
   });

@@ -1,10 +1,13 @@
 /**
- * Sign-in with a local password. Every attempt costs one scrypt, whether or not the account
- * exists, so timing does not reveal usernames; five failures in a row lock the account for
- * fifteen minutes (the per-address rate limit on POST /login is the server's, see server.ts).
+ * Sign-in with a local password. Every attempt costs one scrypt (about 330 ms), whether or not
+ * the account exists, so timing does not reveal usernames. Only a real account's wrong password
+ * also counts the failure (one small transaction, a few ms beside the scrypt) and a right one
+ * may store the hash again at the current cost: differences lost in the scrypt's own jitter.
+ * Five failures in a row lock the account for fifteen minutes (the per-address rate limit on
+ * POST /login is the server's, see server.ts).
  */
 import type { LockoutPolicy, User, UserStore } from '../../flags/users.js';
-import { verifyDecoy, verifyPassword } from './password.js';
+import { hashPassword, needsRehash, verifyDecoy, verifyPassword } from './password.js';
 
 export const LOCKOUT: LockoutPolicy = { maxFailures: 5, lockMs: 15 * 60_000 };
 
@@ -32,5 +35,6 @@ export async function checkPassword(store: UserStore, username: string, password
     return { ok: false, reason: 'wrong_password', user, ...(lockedUntil ? { lockedUntil } : {}) };
   }
   await store.recordLoginSuccess(user.id);
+  if (needsRehash(passwordHash)) await store.rehashPassword(user.id, passwordHash, await hashPassword(password));
   return { ok: true, user };
 }

@@ -58,11 +58,14 @@ export interface FlagCase {
     attachmentsNotScanned: NonNullable<ScanReport['attachmentsNotScanned']>;
   };
   parties: { from: PartySummary | null; recipients: PartySummary[] };
+  /** The findings the exporter's role covers (a DPO: personal-data findings only). */
   findings: Finding[];
+  /** Findings of the flag outside the exporter's role, left out above. */
+  hiddenFindings: number;
   occurrences: Occurrence[];
   deliveries: CaseDelivery[];
   reviews: ReviewEntry[];
-  /** The flag's own audit rows, and the group outcomes that included it; oldest first. */
+  /** The flag's own audit rows, and the group outcomes that included it (naming this flag's id only); oldest first. */
   audit: CaseAuditEntry[];
 }
 
@@ -78,8 +81,9 @@ async function allAuditOf(store: SqlFlagStore, target: string): Promise<AuditEnt
   }
 }
 
-function includes(details: Record<string, unknown>, flagId: number): boolean {
-  return Array.isArray(details.ids) && details.ids.includes(flagId);
+/** A group outcome's row as one flag's case shows it: the other flags' ids are not part of this case. */
+function trimmedToFlag(entry: AuditEntry, flagId: number): AuditEntry {
+  return { ...entry, details: { ...entry.details, ids: [flagId] } };
 }
 
 function caseDelivery(d: Delivery): CaseDelivery {
@@ -103,9 +107,10 @@ export async function buildCase(store: SqlFlagStore, flag: ReviewFlag, exporter:
     store.flagReviews(flag.id),
     store.deliveries({ flagId: flag.id }),
     allAuditOf(store, `flag:${flag.id}`),
-    allAuditOf(store, `group:${flag.groupKey}`),
+    store.groupOutcomeAudit(flag.id),
   ]);
-  const audit = [...flagAudit, ...groupAudit.filter((e) => includes(e.details, flag.id))]
+  // A group outcome's row targets the group's lowest id, so it comes from groupAudit alone, once.
+  const audit = [...flagAudit.filter((e) => e.action !== 'group.outcome'), ...groupAudit.map((e) => trimmedToFlag(e, flag.id))]
     .sort((a, b) => a.at.getTime() - b.at.getTime() || a.id - b.id)
     .map(({ id, at, actor, role, action, target, details }) => ({ id, at, actor, role, action, target, details }));
   const report = flag.report;
@@ -138,6 +143,7 @@ export async function buildCase(store: SqlFlagStore, flag: ReviewFlag, exporter:
     },
     parties: { from: report.from ?? null, recipients: report.recipients ?? [] },
     findings: report.findings,
+    hiddenFindings: flag.hiddenFindings,
     occurrences: flag.occurrences,
     deliveries: deliveries.map(caseDelivery),
     reviews,

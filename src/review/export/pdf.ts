@@ -114,6 +114,11 @@ function excerptLine(doc: Doc, where: string, evidence: { match: string; excerpt
 }
 
 function findings(doc: Doc, flagCase: FlagCase): void {
+  const hidden = flagCase.hiddenFindings;
+  if (hidden > 0) {
+    paragraph(doc, `${hidden} other ${hidden === 1 ? 'finding' : 'findings'} of this flag ${hidden === 1 ? 'is' : 'are'} outside the categories the exporter's role covers and ${hidden === 1 ? 'is' : 'are'} not included.`, { font: ITALIC, color: MUTED });
+    doc.moveDown(0.3);
+  }
   flagCase.findings.forEach((finding, index) => {
     if (doc.y > doc.page.maxY() - 70) doc.addPage();
     paragraph(doc, `${index + 1}. ${finding.rule} (${finding.severity})`, { font: BOLD, size: 11 });

@@ -239,7 +239,14 @@ async function renderOne(request: FastifyRequest, reply: FastifyReply, deps: Rev
   const now = deps.now();
   const state = stateOf(a, now);
   const reviewer = reviewerOf(request);
-  const pageNumber = Math.max(1, Number(formText(request.query, 'page')) || 1);
+  const pageText = formText(request.query, 'page');
+  if (pageText !== '' && !/^[1-9]\d{0,6}$/.test(pageText)) {
+    await sendPage(reply, 400, errorPage(request, 400, 'Bad request', 'page: expected a whole number from 1.'));
+    return;
+  }
+  const pageNumber = pageText === '' ? 1 : Number(pageText);
+  // Who looked at an authorisation (its reason, and the list of what was kept under it), as any view of monitoring content.
+  await audit(deps, request, 'authorisation.view', `authorisation:${a.id}`, { page: pageNumber });
   const kept = can(reviewer, 'targeted.read') ? await deps.store.retainedMessages(a.id, { offset: (pageNumber - 1) * MESSAGES_PER_PAGE, limit: MESSAGES_PER_PAGE }) : null;
   const body = html`
 <section class="card"><dl class="facts">

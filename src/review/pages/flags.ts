@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Delivery } from '../../flags/deliveries.js';
 import { FlagNotFoundError, OutcomeError, type ReviewFlag } from '../../flags/reviews.js';
 import {
+  type AuditActor,
   ESCALATION_TARGETS,
   FLAG_STATUSES,
   type EscalationTarget,
@@ -161,9 +162,16 @@ function groupQuery(groupKey: string): ListQuery {
   return { ...readListQuery({}), group: groupKey, grouped: '0' };
 }
 
-/** The filters in force, for the audit row: names and values the reviewer typed, never anything from mail. */
-function auditedFilters(query: ListQuery): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(query).filter(([, v]) => (Array.isArray(v) ? v.length > 0 : v !== '')));
+/**
+ * The filters in force, for the audit row: names and values the reviewer typed, never anything from
+ * mail. A group key hashes the matched words, which auditors may not see: a group filter is recorded
+ * as the lowest flag id it showed instead.
+ */
+function auditedFilters(query: ListQuery, shown: readonly FlagListItem[]): Record<string, unknown> {
+  const { group, ...rest } = query;
+  const typed = Object.fromEntries(Object.entries(rest).filter(([, v]) => (Array.isArray(v) ? v.length > 0 : v !== '')));
+  if (group === '') return typed;
+  return { ...typed, group: shown.length > 0 ? `flag:${Math.min(...shown.map((item) => item.id))}` : null };
 }
 
 interface OutcomeFormState {
@@ -181,6 +189,11 @@ function readOutcome(body: unknown): OutcomeFormState {
 /** The store checks the outcome against the workflow, naming the field at fault (OutcomeError): nothing is trusted here. */
 function outcomeInput(state: OutcomeFormState): OutcomeInput {
   return { status: state.status as FlagStatus, note: state.note, escalatedTo: state.escalatedTo as EscalationTarget[] };
+}
+
+/** Who records an outcome: the store writes its audit row in the outcome's own transaction. */
+function auditActor(request: FastifyRequest, reviewer: Reviewer): AuditActor {
+  return { actorId: reviewer.id, actor: reviewer.username, role: reviewer.role, ip: request.ip };
 }
 
 function flagIdOf(params: unknown): number | null {
@@ -276,7 +289,7 @@ async function renderList(request: FastifyRequest, reply: FastifyReply, deps: Re
   } else {
     const grouped = query.grouped !== '0';
     const list = await deps.store.listFlags(flagScope(reviewer), parsed.filter, { offset: (query.page - 1) * PAGE_SIZE, limit: PAGE_SIZE }, { grouped });
-    await audit(deps, request, 'flag.list', null, { filters: auditedFilters(query), total: list.total });
+    await audit(deps, request, 'flag.list', null, { filters: auditedFilters(query, list.items), total: list.total });
     const groupForm = query.group && can(reviewer, 'flags.outcome') && list.total > 0
       ? outcomeForm(request, `/flags/group/${encodeURIComponent(query.group)}/outcome`, problem?.outcome ?? EMPTY_OUTCOME, 'Outcome for every open flag in this group')
       : '';
@@ -344,6 +357,12 @@ function findingCard(finding: Finding): Html {
 </article>`;
 }
 
+/** A DPO sees a mixed flag's personal-data findings only; the count says the rest exist. */
+function hiddenFindingsNote(hidden: number): Html | string {
+  if (hidden === 0) return '';
+  return html`<p class="muted hidden-findings">${hidden} other ${hidden === 1 ? 'finding' : 'findings'} of this flag ${hidden === 1 ? 'is' : 'are'} outside the categories your role covers and ${hidden === 1 ? 'is' : 'are'} not shown to your role.</p>`;
+}
+
 function deliveriesTable(deliveries: readonly Delivery[], timeZone: string): Html {
   if (deliveries.length === 0) return html`<p class="muted">No copies were sent for this flag.</p>`;
   return html`<table class="deliveries"><thead><tr><th>Recipient</th><th>Form</th><th>Status</th><th>Attempts</th><th>Sent</th><th>Last error</th></tr></thead>
@@ -408,7 +427,7 @@ ${report.attachmentsNotScanned && report.attachmentsNotScanned.length > 0
   ? html`<section><h2>Attachments not scanned</h2><ul>${report.attachmentsNotScanned.map((a) => html`<li>${a.contentType}, ${formatBytes(a.size)}: ${a.reason}</li>`)}</ul></section>`
   : ''}
 ${report.problems.length > 0 ? html`<section class="warning"><h2>Problems while scanning</h2><ul>${report.problems.map((p) => html`<li>${p}</li>`)}</ul></section>` : ''}
-<section><h2>Findings</h2>${report.findings.map(findingCard)}</section>
+<section><h2>Findings</h2>${hiddenFindingsNote(flag.hiddenFindings)}${report.findings.map(findingCard)}</section>
 <section><h2>Copies</h2>${deliveriesTable(deliveries, timeZone)}</section>
 <section><h2>History</h2>${historyTable(reviews, timeZone)}</section>
 ${can(reviewer, 'flags.outcome') ? outcomeForm(request, `/flags/${flagId}/outcome`, problem?.outcome ?? EMPTY_OUTCOME, 'Record an outcome') : ''}
@@ -445,8 +464,7 @@ export function registerFlagPages(app: FastifyInstance, deps: ReviewDeps): void 
     const reviewer = reviewerOf(request);
     const outcome = readOutcome(request.body);
     try {
-      const entry = await deps.store.recordOutcome(flagId, flagScope(reviewer), reviewer, outcomeInput(outcome));
-      await audit(deps, request, 'flag.outcome', `flag:${flagId}`, { review: entry.id, from: entry.fromStatus, status: entry.status, escalatedTo: entry.escalatedTo });
+      await deps.store.recordOutcome(flagId, flagScope(reviewer), reviewer, outcomeInput(outcome), auditActor(request, reviewer));
     } catch (err) {
       if (err instanceof FlagNotFoundError) return flagNotFound(request, reply);
       if (err instanceof OutcomeError) return renderFlag(request, reply, deps, flagId, { error: err.message, outcome });
@@ -466,12 +484,11 @@ export function registerFlagPages(app: FastifyInstance, deps: ReviewDeps): void 
     const groupList = groupQuery(key);
     let ids: number[];
     try {
-      ids = await deps.store.recordGroupOutcome(key, scope, reviewer, input);
+      ids = await deps.store.recordGroupOutcome(key, scope, reviewer, input, auditActor(request, reviewer));
     } catch (err) {
       if (err instanceof OutcomeError) return renderList(request, reply, deps, groupList, { error: err.message, outcome });
       throw err;
     }
-    await audit(deps, request, 'group.outcome', `group:${key}`, { ids, status: input.status, escalatedTo: input.escalatedTo });
     await reply.redirect(`${listUrl(groupList)}&done=${ids.length > 0 ? 'group' : 'group-closed'}`, 303);
   });
 }

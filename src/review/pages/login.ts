@@ -112,7 +112,8 @@ export function registerLogin(app: FastifyInstance, deps: ReviewDeps): void {
         role: null,
         action: 'auth.login_failed',
         target: result.user ? `user:${result.user.id}` : null,
-        details: { method: 'password', username: username.slice(0, 100), reason: result.reason, ...(result.lockedUntil ? { lockedUntil: result.lockedUntil.toISOString() } : {}) },
+        // A name that matches no account may be a password typed in the wrong box: it is not kept.
+        details: { method: 'password', ...(result.user ? { username: result.user.username } : {}), reason: result.reason, ...(result.lockedUntil ? { lockedUntil: result.lockedUntil.toISOString() } : {}) },
         ip: request.ip,
       });
       return sendLoginPage(deps, request, reply, { status: 401, error: FAILED, username, next });

@@ -20,6 +20,17 @@ const STALE_MS = 60 * 60 * 1000;
 /** How long a page waits for Redis: a queue store that is away must not hang the page. */
 const HEALTH_TIMEOUT_MS = 3_000;
 const UNSENT_STATUSES: readonly UnsentStatus[] = ['failed', 'uncertain', 'pending', 'sending'];
+const REASON_CHARS = 200;
+
+/**
+ * An error reason as the page shows it: raw error messages can carry a Message-ID or an address
+ * (a party of the message), so both become placeholders, and a long one (a stack, a server's
+ * whole answer) is cut.
+ */
+export function displayReason(reason: string): string {
+  const masked = reason.replace(/<[^<>\s]*@[^<>\s]*>/g, '<message-id>').replace(/[^\s<>()[\]"',;:]+@[^\s<>()[\]"',;:]+/g, '<address>');
+  return masked.length > REASON_CHARS ? `${masked.slice(0, REASON_CHARS - 1)}…` : masked;
+}
 
 const NOTICES: Record<string, string> = {
   'job-retried': 'The job is queued again.',
@@ -86,7 +97,7 @@ function failedJobsTable(jobs: readonly FailedJob[], deps: ReviewDeps, request: 
   return html`<table class="ops-failed">
 <thead><tr><th scope="col">Queue</th><th scope="col">Job</th><th scope="col">Reason</th><th scope="col" class="num">Attempts</th><th scope="col">Failed at</th><th scope="col"></th></tr></thead>
 <tbody>${jobs.map(
-    (job) => html`<tr><td>${job.queue}</td><td class="id">${job.id}</td><td>${job.reason}</td><td class="num">${job.attempts}</td><td>${when(job.failedAt, deps)}</td><td><form class="inline" method="post" action="/ops/queues/${encodeURIComponent(job.queue)}/jobs/${encodeURIComponent(job.id)}/retry">${csrfField(request)}<button type="submit">Retry</button></form></td></tr>`,
+    (job) => html`<tr><td>${job.queue}</td><td class="id">${job.id}</td><td>${displayReason(job.reason)}</td><td class="num">${job.attempts}</td><td>${when(job.failedAt, deps)}</td><td><form class="inline" method="post" action="/ops/queues/${encodeURIComponent(job.queue)}/jobs/${encodeURIComponent(job.id)}/retry">${csrfField(request)}<button type="submit">Retry</button></form></td></tr>`,
   )}</tbody>
 </table>`;
 }
@@ -105,7 +116,7 @@ function scanFailuresTable(failures: readonly ScanFailure[], deps: ReviewDeps): 
   if (failures.length === 0) return html`<p class="muted">Every message was scanned.</p>`;
   return html`<table class="ops-scan-failures">
 <thead><tr><th scope="col">Account</th><th scope="col">Folder</th><th scope="col" class="num">UID</th><th scope="col">Reason</th><th scope="col">When</th></tr></thead>
-<tbody>${failures.map((f) => html`<tr><td>${f.account}</td><td>${f.folder}</td><td class="num">${f.uid}</td><td>${f.reason}</td><td>${when(f.failedAt, deps)}</td></tr>`)}</tbody>
+<tbody>${failures.map((f) => html`<tr><td>${f.account}</td><td>${f.folder}</td><td class="num">${f.uid}</td><td>${displayReason(f.reason)}</td><td>${when(f.failedAt, deps)}</td></tr>`)}</tbody>
 </table>`;
 }
 

@@ -28,21 +28,52 @@ function precisionTable(rows: readonly RulePrecision[], withAcademy: boolean): H
 </table>`;
 }
 
+const DAY_MS = 86_400_000;
+
+/** The calendar day (YYYY-MM-DD) of an instant in the trust's zone. */
+function dayIn(date: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
+}
+
+/**
+ * False positives are purged retention.falsePositiveDays after closing while other outcomes stay
+ * longer, so a longer window would count fewer false positives than there were: the window is that
+ * long by default and never longer. The reviewer may choose a later start.
+ */
+function windowStart(sinceText: string, deps: ReviewDeps): { since: Date; error: string | null } {
+  const days = deps.config.retention.falsePositiveDays;
+  const timeZone = deps.config.delivery.timeZone;
+  const earliest = new Date(deps.now().getTime() - days * DAY_MS);
+  if (sinceText === '') return { since: earliest, error: null };
+  const day = parseDay(sinceText);
+  if (!day) return { since: earliest, error: 'since: expected a date like 2026-09-01' };
+  if (sinceText < dayIn(earliest, timeZone)) {
+    return { since: earliest, error: `since: at most ${days} days back (from ${dayIn(earliest, timeZone)}): false positives are kept ${days} days` };
+  }
+  const start = startOfDay(day, timeZone);
+  return { since: start < earliest ? earliest : start, error: null };
+}
+
 export function registerPrecision(app: FastifyInstance, deps: ReviewDeps): void {
   app.get('/precision', { preHandler: requirePermission('dashboard.read') }, async (request, reply) => {
     const sinceText = String((request.query as Record<string, unknown>).since ?? '').trim();
-    const sinceDay = sinceText === '' ? null : parseDay(sinceText);
-    const error = sinceText !== '' && !sinceDay ? 'since: expected a date like 2026-09-01' : null;
-    const since = sinceDay ? startOfDay(sinceDay, deps.config.delivery.timeZone) : undefined;
+    const timeZone = deps.config.delivery.timeZone;
+    const days = deps.config.retention.falsePositiveDays;
+    const { since, error } = windowStart(sinceText, deps);
     const rows = error ? [] : await deps.store.rulePrecision(flagScope(reviewerOf(request)), since);
     const overall = rows.filter((r) => r.academy === null).sort(byFalsePositives);
     const perAcademy = rows.filter((r) => r.academy !== null).sort((a, b) => a.academy!.localeCompare(b.academy!) || byFalsePositives(a, b));
+    const earliestDay = dayIn(new Date(deps.now().getTime() - days * DAY_MS), timeZone);
+    const windowText = sinceText === '' || error
+      ? `Over the last ${days} days: false positives are kept ${days} days, so a longer window would count fewer of them than there were.`
+      : `Flags created from ${sinceText}, within the last ${days} days: false positives are kept ${days} days.`;
     const body = html`
 <form class="filters" method="get" action="/precision">
-  <label>Flags created from <input type="date" name="since" value="${sinceText}"></label>
+  <label>Flags created from <input type="date" name="since" value="${sinceText || earliestDay}" min="${earliestDay}" max="${dayIn(deps.now(), timeZone)}"></label>
   <button type="submit">Show</button>
 </form>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<p class="muted">${windowText}</p>
 <p class="muted">Precision is 1 − false positives ÷ flags reviewed to a final outcome (actioned, no further action or false positive), counted against each rule a flag had.</p>
 <h2>By rule</h2>
 ${overall.length === 0 ? html`<p class="empty">No flags have reached a final outcome yet.</p>` : precisionTable(overall, false)}

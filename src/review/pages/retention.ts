@@ -23,6 +23,8 @@ const COUNT_LABELS: Record<keyof PurgeCounts, string> = {
   messageKeys: 'Scanned message keys',
   scanFailures: 'Scan failures',
   sessions: 'Expired sessions',
+  suppressions: 'Ended suppressions',
+  authorisations: 'Ended authorisations (targeted monitoring)',
   auditRows: 'Audit rows',
 };
 
@@ -33,15 +35,17 @@ export function registerRetention(app: FastifyInstance, deps: ReviewDeps): void 
     const [overdue, purges] = await Promise.all([deps.store.overdueFlags(retention, deps.now()), deps.store.purges(20)]);
     const periods: Array<[string, number]> = [
       ['False positives, after closing', retention.falsePositiveDays],
+      ['Suppressions, after they expired or were revoked', retention.falsePositiveDays],
       ['Kept messages, after the authorisation ended', retention.retainedMessagesDays],
-      ['Audit log', retention.auditDays],
+      ['Authorisations, after they ended', retention.auditDays],
+      ['Audit log (the history of a flag stays while the flag does)', retention.auditDays],
       ['Scanned message keys', retention.scannedKeysDays],
       ['Scan failures', retention.scanFailuresDays],
       ['Digests', retention.digestsDays],
     ];
     const body = html`
 <p>Closed flags are deleted, with their evidence, outcomes and copy records, once the longest period of their categories has passed since their final outcome.
-Open flags are never deleted: close them. The purge runs every day at ${retention.purgeAt} (${zone}).</p>
+Open flags, and flags with a copy still being delivered, are never deleted: close them. The purge runs every day at ${retention.purgeAt} (${zone}).</p>
 ${overdue.count > 0
   ? html`<p class="warning" role="status">${overdue.count} open ${overdue.count === 1 ? 'flag is' : 'flags are'} past ${overdue.count === 1 ? 'its' : 'their'} retention period (oldest from ${formatDate(overdue.oldestCreatedAt!, zone)}): ${overdue.count === 1 ? 'it is' : 'they are'} kept until closed.</p>`
   : ''}

@@ -51,6 +51,8 @@ async function renderList(request: FastifyRequest, reply: FastifyReply, deps: Re
   const all = (request.query as Record<string, unknown> | undefined)?.all === '1';
   const now = deps.now();
   const rows = (await deps.store.suppressions({ includeInactive: all })).filter((s) => mayManageRule(reviewer, s.rule, null));
+  // The list shows senders and matched words: who read it is recorded like any view of flagged content.
+  await audit(deps, request, 'suppression.list', null, { all, shown: rows.length });
   const body = html`
 <p class="rule-note">A suppression stops one rule flagging mail from one sender and/or with the same words until it expires.
 <strong>Urgent findings (imminent risk to a child) are never suppressed.</strong> New suppressions are made from a flag marked as a false positive.</p>

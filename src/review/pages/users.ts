@@ -1,13 +1,19 @@
 /**
  * The review UI: user administration for ict_admin. Accounts are created, changed, disabled and
  * enabled here, never deleted (the audit log and outcomes keep naming them). A new role, academy
- * or password, or disabling, ends the account's sessions (src/flags/users.ts). An administrator
+ * email or password, or disabling, ends the account's sessions (src/flags/users.ts). An administrator
  * cannot disable their own account or change their own role: the trust would lose its way in.
+ *
+ * ict_admin sees no message content, and must not be able to give itself any: here it creates and
+ * changes only ict_admin and auditor accounts. An account of a content role (monitor, dsl, dpo)
+ * is created, given a role, academy, email or password only with `kestrel users` on the server;
+ * here it can be renamed, disabled and enabled (none of which lets anyone in as it).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ROLES } from '../../flags/review-types.js';
+import { ROLES, type Role } from '../../flags/review-types.js';
 import { UserError, type User } from '../../flags/users.js';
-import { academyNames, checkAccount, type AccountFields } from '../auth/accounts.js';
+import { can } from '../access.js';
+import { checkAccount, type AccountFields } from '../auth/accounts.js';
 import { hashPassword, passwordProblem } from '../auth/password.js';
 import { audit, requirePermission, reviewerOf, type ReviewDeps } from '../context.js';
 import { formatDate } from '../views/format.js';
@@ -19,7 +25,7 @@ type IdParams = { Params: { id: string } };
 
 const DONE: Record<string, string> = {
   created: 'Account created.',
-  updated: 'Account updated. If the role or academy changed, its sessions have ended.',
+  updated: 'Account updated. If the role or email changed, its sessions have ended.',
   password: 'Password set. The account’s sessions have ended.',
   disabled: 'Account disabled. Its sessions have ended.',
   enabled: 'Account enabled.',
@@ -32,6 +38,15 @@ const ROLE_HELP: Record<(typeof ROLES)[number], string> = {
   ict_admin: 'health, queues and users; no message content',
   auditor: 'the audit log, read only',
 };
+
+/** Roles that see message content: a page ict_admin can use must never create or open one. */
+function isContentRole(role: string): boolean {
+  return can({ role: role as Role }, 'flags.read');
+}
+
+const WEB_ROLES = ROLES.filter((role) => !isContentRole(role));
+const CONTENT_ROLES = ROLES.filter(isContentRole).join(', ');
+const CONTENT_REFUSED = `Accounts with a role that sees message content (${CONTENT_ROLES}) are created, and their role, email and password changed, only with kestrel users on the server. Here you can rename, disable or enable them.`;
 
 function value(form: Form, name: string): string {
   const v = form[name];
@@ -53,10 +68,27 @@ function state(user: User, now: Date, timeZone: string): Html {
   return html`<span class="badge user-active">active</span>`;
 }
 
-function roleAndAcademyFields(deps: ReviewDeps, current: { role: string; academy: string | null }, disabled: boolean): Html {
-  const academies = academyNames(deps.config);
-  return html`<label>Role <select name="role"${disabled ? html` disabled` : ''}>${ROLES.map((role) => html`<option value="${role}"${current.role === role ? html` selected` : ''}>${role}: ${ROLE_HELP[role]}</option>`)}</select></label>
-<label>Academy (dsl only) <select name="academy"${disabled ? html` disabled` : ''}><option value="">none</option>${academies.map((name) => html`<option value="${name}"${current.academy === name ? html` selected` : ''}>${name}</option>`)}</select></label>`;
+function roleField(current: string, disabled: boolean): Html {
+  return html`<label>Role <select name="role"${disabled ? html` disabled` : ''}>${WEB_ROLES.map((role) => html`<option value="${role}"${current === role ? html` selected` : ''}>${role}: ${ROLE_HELP[role]}</option>`)}</select></label>`;
+}
+
+/** The edit fields of an account this page may change: name, email and (not one's own) role. */
+function editFields(user: User, self: boolean): Html {
+  return html`<label>Display name <input name="displayName" required maxlength="200" value="${user.displayName}"></label>
+<label>Email <input type="email" name="email" maxlength="254" value="${user.email ?? ''}"></label>
+${roleField(user.role, self)}
+${self ? html`<p class="muted">You cannot change your own role: another ict_admin can.</p>` : ''}`;
+}
+
+/** A content-role account: only the name is changed here. */
+function contentFields(user: User): Html {
+  return html`<label>Display name <input name="displayName" required maxlength="200" value="${user.displayName}"></label>
+<p class="muted">${CONTENT_REFUSED}</p>`;
+}
+
+/** What a posted field asks for, when it differs from `current` (a field not posted asks nothing). */
+function differs(form: Form, name: string, current: string | null): boolean {
+  return typeof form[name] === 'string' && (form[name] as string).trim().toLowerCase() !== (current ?? '').toLowerCase();
 }
 
 export function registerUsers(app: FastifyInstance, deps: ReviewDeps): void {
@@ -76,13 +108,14 @@ export function registerUsers(app: FastifyInstance, deps: ReviewDeps): void {
     )}</tbody>
 </table>
 <h2 id="new">New account</h2>
+<p class="muted">Here: ict_admin and auditor accounts. Accounts that see message content (${CONTENT_ROLES}) are created and changed on the server with <code>kestrel users</code>; here you can rename, disable and enable them.</p>
 ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
 <form class="card user-form" method="post" action="/users">
 ${csrfField(request)}
 <label>Username <input name="username" required maxlength="64" value="${value(form, 'username')}"></label>
 <label>Display name <input name="displayName" maxlength="200" value="${value(form, 'displayName')}"></label>
 <label>Email${oidc ? ' (how a trust-account sign-in finds this account)' : ''} <input type="email" name="email" maxlength="254" value="${value(form, 'email')}"></label>
-${roleAndAcademyFields(deps, { role: value(form, 'role') || 'monitor', academy: value(form, 'academy') || null }, false)}
+${roleField(value(form, 'role') || 'auditor', false)}
 <label>Password${oidc ? ' (leave empty for trust-account sign-in only)' : ''} <input type="password" name="password" autocomplete="new-password" maxlength="1024"${oidc ? '' : html` required`}></label>
 <button type="submit">Create account</button>
 </form>`;
@@ -94,6 +127,7 @@ ${roleAndAcademyFields(deps, { role: value(form, 'role') || 'monitor', academy: 
 
   async function userPage(request: FastifyRequest, reply: FastifyReply, user: User, status: number, options: { error?: string; notice?: string } = {}): Promise<FastifyReply> {
     const self = reviewerOf(request).id === user.id;
+    const content = isContentRole(user.role);
     const now = deps.now();
     const body = html`${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
 <div class="grid">
@@ -101,6 +135,8 @@ ${roleAndAcademyFields(deps, { role: value(form, 'role') || 'monitor', academy: 
 <h2>Account</h2>
 <dl class="facts">
 <dt>Username</dt><dd>${user.username}</dd>
+${content ? html`<dt>Role</dt><dd>${user.role}${user.academy ? html` (${user.academy})` : ''}</dd>
+<dt>Email</dt><dd>${user.email ?? 'none'}</dd>` : ''}
 <dt>Signs in with</dt><dd>${signIn(user)}</dd>
 <dt>State</dt><dd>${state(user, now, timeZone)}</dd>
 <dt>Created</dt><dd>${formatDate(user.createdAt, timeZone)}</dd>
@@ -108,20 +144,19 @@ ${roleAndAcademyFields(deps, { role: value(form, 'role') || 'monitor', academy: 
 </dl>
 <form class="user-form" method="post" action="/users/${user.id}">
 ${csrfField(request)}
-<label>Display name <input name="displayName" required maxlength="200" value="${user.displayName}"></label>
-<label>Email <input type="email" name="email" maxlength="254" value="${user.email ?? ''}"></label>
-${roleAndAcademyFields(deps, user, self)}
-${self ? html`<p class="muted">You cannot change your own role: another ict_admin can.</p>` : ''}
+${content ? contentFields(user) : editFields(user, self)}
 <button type="submit">Save</button>
 </form>
 </section>
 <section class="card">
 <h2>Password</h2>
-<form class="user-form" method="post" action="/users/${user.id}/password">
+${content
+  ? html`<p class="muted">Set on the server: <code>kestrel users passwd ${user.username}</code>.</p>`
+  : html`<form class="user-form" method="post" action="/users/${user.id}/password">
 ${csrfField(request)}
 <label>New password (at least 12 characters) <input type="password" name="password" autocomplete="new-password" required maxlength="1024"></label>
 <button type="submit">Set password</button>
-</form>
+</form>`}
 <h2>Access</h2>
 ${self
   ? html`<p class="muted">You cannot disable your own account.</p>`
@@ -150,6 +185,7 @@ ${self
 
   app.post('/users', guard, async (request, reply) => {
     const form = formOf(request);
+    if (isContentRole(value(form, 'role').trim())) return listPage(request, reply, 403, { error: CONTENT_REFUSED, form });
     const checked = checkAccount(deps.config, { username: value(form, 'username'), displayName: value(form, 'displayName'), role: value(form, 'role'), academy: value(form, 'academy'), email: value(form, 'email') });
     if ('problem' in checked) return listPage(request, reply, 400, { error: checked.problem, form });
     const password = value(form, 'password');
@@ -180,10 +216,16 @@ ${self
     if (!user) return reply;
     const form = formOf(request);
     const self = reviewerOf(request).id === user.id;
-    // The own role and academy fields are not offered (disabled selects post nothing): keep them.
-    const role = self ? user.role : value(form, 'role');
-    const academy = self ? (user.academy ?? '') : value(form, 'academy');
-    const checked = checkAccount(deps.config, { username: user.username, displayName: value(form, 'displayName'), role, academy, email: value(form, 'email') });
+    const content = isContentRole(user.role);
+    if (content && (differs(form, 'role', user.role) || differs(form, 'academy', user.academy) || differs(form, 'email', user.email))) {
+      return userPage(request, reply, user, 403, { error: CONTENT_REFUSED });
+    }
+    // Fields not offered (one's own role, a content account's role, academy and email) are kept.
+    const role = self || content ? user.role : value(form, 'role').trim();
+    if (isContentRole(role) && !content) return userPage(request, reply, user, 403, { error: CONTENT_REFUSED });
+    const academy = content ? (user.academy ?? '') : '';
+    const email = content ? (user.email ?? '') : value(form, 'email');
+    const checked = checkAccount(deps.config, { username: user.username, displayName: value(form, 'displayName'), role, academy, email });
     if ('problem' in checked) return userPage(request, reply, user, 400, { error: checked.problem });
     const fields: AccountFields = checked.fields;
     let updated: User | null;
@@ -204,6 +246,7 @@ ${self
   app.post<IdParams>('/users/:id/password', guard, async (request, reply) => {
     const user = await target(request, reply);
     if (!user) return reply;
+    if (isContentRole(user.role)) return userPage(request, reply, user, 403, { error: CONTENT_REFUSED });
     const password = value(formOf(request), 'password');
     const problem = passwordProblem(password);
     if (problem) return userPage(request, reply, user, 400, { error: problem });
