@@ -16,6 +16,7 @@ import { Copier } from '../copy/copier.js';
 import { openCopyQueue, startCopyWorker } from '../copy/copy-queue.js';
 import { startInlineCopier } from '../copy/inline-copier.js';
 import { copyKeys, type CopyKeys } from '../copy/keys.js';
+import { createDirectory } from '../directory/directory.js';
 import { planOutbox, senderAddress } from '../copy/plan.js';
 import { openCopyTransports } from '../copy/transport/transports.js';
 import type { SqlFlagStore } from '../flags/store.js';
@@ -152,7 +153,7 @@ function queuedCopies(config: KestrelConfig, keys: CopyKeys, service: Service, l
 
 /** Reviewers' suppressions and targeted-monitoring authorisations, applied to each scan in this process. */
 function scanFeedback(config: KestrelConfig, store: SqlFlagStore, keys: CopyKeys, service: Service, logger: Logger): ScanFeedback {
-  return createScanFeedback({ store, keys, logger, metrics: service.metrics, routes: config.routes });
+  return createScanFeedback({ store, keys, logger, metrics: service.metrics, routes: config.routes, directory: createDirectory(config.trust) });
 }
 
 /**

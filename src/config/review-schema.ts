@@ -14,6 +14,15 @@ function isAddressOrBlock(value: string): boolean {
   return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
+/** Whether a `host:port` listen address is on loopback: only this machine (a proxy on it) can connect. */
+export function listensOnLoopback(listen: string): boolean {
+  return LOOPBACK.has(listen.slice(0, listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'));
+}
+
+/** Why a hop count needs a loopback listen (also the server's refusal, should it be started elsewhere). */
+export const HOP_COUNT_NEEDS_LOOPBACK =
+  'a number of proxies is trusted only when listen is on loopback (the proxy on this machine): elsewhere a client that connects directly could write its own address, protocol and host; give the proxies\' addresses or CIDR blocks instead';
+
 const proxyAddress = z.string().refine(isAddressOrBlock, { error: 'expected an IP address or CIDR block, e.g. 10.0.0.5 or 10.0.0.0/8' });
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
@@ -50,13 +59,14 @@ export const reviewSchema = z
      * Behind a reverse proxy, where the client's address (for the sign-in rate limit and the
      * audit log) comes from X-Forwarded-For. The client writes the start of that header, so only
      * the proxies' own entries count: false (not behind a proxy), the proxies' addresses or CIDR
-     * blocks (safest), or the number of proxies in front (1: the address the one proxy appended;
-     * only when the UI cannot be reached except through them). `true` (trust every entry) is
-     * refused: anyone could then pick their address and dodge the limit.
+     * blocks (safest), or the number of proxies in front (1: the address the one proxy appended).
+     * A number is accepted only with a loopback listen, the proxy on this machine: on any other
+     * address a client could connect directly and write its own X-Forwarded-For, -Proto and -Host.
+     * `true` (trust every entry) is refused: anyone could then pick their address and dodge the limit.
      */
     trustProxy: z
       .union([z.literal(false), z.number().int().min(1).max(10), z.array(proxyAddress).min(1)], {
-        error: 'expected false, the number of proxies in front (1 for one), or a list of their addresses or CIDR blocks; true would trust any address a client writes',
+        error: 'expected false, the number of proxies in front (1 for one; only with a loopback listen), or a list of their addresses or CIDR blocks; true would trust any address a client writes',
       })
       .default(false),
     /** A session ends after this long without a request. */
@@ -66,9 +76,13 @@ export const reviewSchema = z
     /** Sign-in with the trust's identity provider (Microsoft Entra, Google), beside local passwords. */
     oidc: oidcSchema.optional(),
   })
-  .refine((r) => r.listen === false || r.tls !== undefined || r.publicUrl?.startsWith('https:') || LOOPBACK.has(r.listen.slice(0, r.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1')), {
+  .refine((r) => r.listen === false || r.tls !== undefined || r.publicUrl?.startsWith('https:') || listensOnLoopback(r.listen), {
     error: 'the review UI would serve passwords and sessions in clear beyond this machine: set tls, or a https publicUrl for the TLS proxy in front of it, or listen on loopback',
     path: ['listen'],
+  })
+  .refine((r) => typeof r.trustProxy !== 'number' || (r.listen !== false && listensOnLoopback(r.listen)), {
+    error: HOP_COUNT_NEEDS_LOOPBACK,
+    path: ['trustProxy'],
   });
 
 export type ReviewConfig = z.output<typeof reviewSchema>;

@@ -42,6 +42,14 @@ export interface RetainInput {
   sealed: Buffer;
 }
 
+/** What keeping another copy of a message scanned before needs to know, without scanning it again. */
+export interface PriorRetention {
+  /** Those of the authorisations asked about that kept the message already. */
+  keptBy: number[];
+  /** The direction and date of the flag the message raised (null when it raised none, or it is gone). */
+  flag: { direction: Direction; messageDate: Date | null } | null;
+}
+
 export interface AuthorisationStore {
   createAuthorisation(input: AuthorisationInput, by: Reviewer): Promise<Authorisation>;
   authorisation(id: number): Promise<Authorisation | null>;
@@ -66,6 +74,8 @@ export interface AuthorisationStore {
    * early) now; false when it is not, or when it kept the message already.
    */
   retainMessage(input: RetainInput): Promise<boolean>;
+  /** For a copy of a message scanned before: who kept it already, and its flag's direction and date. One query. */
+  priorRetention(messageKey: string, authorisationIds: readonly number[], flagId: number | null): Promise<PriorRetention>;
   /** Newest first. */
   retainedMessages(authorisationId: number, page: Page): Promise<{ items: RetainedMessage[]; total: number }>;
   retainedMessage(authorisationId: number, id: number): Promise<{ message: RetainedMessage; sealed: Buffer } | null>;
@@ -258,6 +268,17 @@ export function createAuthorisationStore(client: SqlClient): AuthorisationStore 
         [input.authorisationId, input.messageKey, input.flagId, input.direction, input.messageDate, input.sealed],
       );
       return rowCount > 0;
+    },
+
+    async priorRetention(messageKey, authorisationIds, flagId) {
+      const { rows } = await client.query<{ kept_by: unknown[]; direction: Direction | null; message_date: Date | null }>(
+        `SELECT ARRAY(SELECT r.authorisation_id FROM retained_messages r WHERE r.message_key = $1 AND r.authorisation_id = ANY($2::bigint[])) AS kept_by,
+           f.direction, f.message_date
+         FROM (VALUES (1)) AS one LEFT JOIN flags f ON f.id = $3`,
+        [messageKey, authorisationIds, flagId],
+      );
+      const row = rows[0]!;
+      return { keptBy: row.kept_by.map(toNumber), flag: row.direction === null ? null : { direction: row.direction, messageDate: row.message_date } };
     },
 
     async retainedMessages(authorisationId, page) {

@@ -1,8 +1,12 @@
 /**
  * The retention purge: expired flags, evidence, kept messages, suppressions and authorisations,
- * sessions and audit rows. Logs and
- * monitoring data are "kept for no longer than necessary" (002_ac353918cf928566.txt, Monitoring
- * and Logging); each run records what it deleted (table purges, and a `purge.run` audit row).
+ * sessions and audit rows. Logs and monitoring data are "kept for no longer than necessary"
+ * (002_ac353918cf928566.txt, Monitoring and Logging); each run records what it deleted (table
+ * purges, and a `purge.run` audit row).
+ *
+ * Locks are taken in the order the outcome path takes them (a flag, then its deliveries, then its
+ * copy original), and a flag someone else holds is skipped, to be purged on the next run: the purge
+ * never waits on a reviewer, and cannot deadlock with one.
  */
 import type { RetentionConfig } from '../config/retention-schema.js';
 import { CLOSED_STATUSES, type FlagStatus } from './review-types.js';
@@ -120,33 +124,48 @@ function expired<T extends { categories: string[]; status: FlagStatus }>(rows: T
 const IN_FLIGHT = "('pending', 'sending', 'uncertain')";
 
 /**
- * Locks the deliveries of these flags, so an operator's retry (failed to pending) cannot land
- * between the purge's last look at them and its delete: a retry that committed first is seen by
- * the purge's next statement, and one that comes later waits for the purge to commit.
+ * Locks these flags, in id order, skipping any another transaction holds (a reviewer's outcome, an
+ * escalation): those are left for the next run. Returns the ids locked.
+ */
+async function lockFlags(tx: Queryable, ids: readonly number[], strength: 'UPDATE' | 'NO KEY UPDATE', closedOnly: boolean): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await tx.query<{ id: unknown }>(
+    `SELECT id FROM flags WHERE id = ANY($1::bigint[]) ${closedOnly ? 'AND closed_at IS NOT NULL AND status = ANY($2::text[])' : ''}
+     ORDER BY id FOR ${strength} SKIP LOCKED`,
+    closedOnly ? [ids, CLOSED_STATUSES] : [ids],
+  );
+  return rows.map((row) => toNumber(row.id));
+}
+
+/**
+ * Locks the deliveries of these (locked) flags, so an operator's retry (failed to pending) cannot
+ * land between the purge's last look at them and its delete: a retry that committed first is seen
+ * by the purge's next statement, and one that comes later waits for the purge to commit.
  */
 async function lockDeliveries(tx: Queryable, flagIds: readonly number[]): Promise<void> {
-  if (flagIds.length > 0) await tx.query('SELECT id FROM deliveries WHERE flag_id = ANY($1::bigint[]) FOR UPDATE', [flagIds]);
+  if (flagIds.length > 0) await tx.query('SELECT id FROM deliveries WHERE flag_id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [flagIds]);
 }
 
 type ClosedFlagRow = { id: unknown; categories: string[]; status: FlagStatus; closed_at: Date };
 
-/** Closed flags past the shortest period with no copy in flight; `ids` narrows to those. */
-const closedFlagsSql = (ids: boolean, lock: boolean): string =>
+/** Closed flags past the shortest period with no copy in flight; `ids` narrows to those. Read without a lock. */
+const closedFlagsSql = (ids: boolean): string =>
   `SELECT f.id, f.categories, f.status, f.closed_at FROM flags f
    WHERE f.closed_at IS NOT NULL AND f.status = ANY($3::text[]) AND f.closed_at <= ${before('$1', '$2')}
      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = f.id AND d.status IN ${IN_FLIGHT})
-     ${ids ? 'AND f.id = ANY($4::bigint[])' : ''} ${lock ? 'FOR UPDATE OF f' : ''}`;
+     ${ids ? 'AND f.id = ANY($4::bigint[])' : ''}`;
+
+const shortestDays = (policy: RetentionPolicy): number => Math.min(policy.falsePositiveDays, ...Object.values(policy.categories));
 
 async function purgeFlags(tx: Queryable, policy: RetentionPolicy, at: Date): Promise<Pick<PurgeCounts, 'flags' | 'findings' | 'occurrences' | 'reviews' | 'deliveries'>> {
-  const shortest = Math.min(policy.falsePositiveDays, ...Object.values(policy.categories));
-  const params = [at, shortest, CLOSED_STATUSES];
-  // Locked: a reviewer reopening one of these waits, or (first) takes it out of the selection; new
-  // deliveries and occurrences of a locked flag wait too (their foreign keys need its row).
-  const locked = await tx.query<ClosedFlagRow>(closedFlagsSql(false, true), params);
-  const candidates = expired(locked.rows, (row) => row.closed_at, at, policy).map((row) => toNumber(row.id));
-  await lockDeliveries(tx, candidates);
-  // Looked at again now that nothing can change: a retry that committed before the lock shows here.
-  const { rows } = candidates.length === 0 ? { rows: [] } : await tx.query<ClosedFlagRow>(closedFlagsSql(true, false), [...params, candidates]);
+  const params = [at, shortestDays(policy), CLOSED_STATUSES];
+  // Only the expired are locked (not every closed flag kept for years): their per-category periods are applied here.
+  const closed = await tx.query<ClosedFlagRow>(closedFlagsSql(false), params);
+  // Locked (FOR UPDATE: they are deleted): new deliveries and occurrences of a locked flag wait, their foreign keys need its row.
+  const locked = await lockFlags(tx, expired(closed.rows, (row) => row.closed_at, at, policy).map((row) => toNumber(row.id)), 'UPDATE', true);
+  await lockDeliveries(tx, locked);
+  // Looked at again now that nothing can change: a reopening or a retry that committed before the locks shows here.
+  const { rows } = locked.length === 0 ? { rows: [] } : await tx.query<ClosedFlagRow>(closedFlagsSql(true), [...params, locked]);
   const ids = expired(rows, (row) => row.closed_at, at, policy).map((row) => toNumber(row.id));
   if (ids.length === 0) return { flags: 0, findings: 0, occurrences: 0, reviews: 0, deliveries: 0 };
   const of = (table: string): Promise<number> => count(tx, `SELECT count(*) AS n FROM ${table} WHERE flag_id = ANY($1::bigint[])`, [ids]);
@@ -160,20 +179,22 @@ async function purgeFlags(tx: Queryable, policy: RetentionPolicy, at: Date): Pro
 
 type StrandedRow = { flag_id: unknown; stored_at: Date; categories: string[]; status: FlagStatus };
 
-/** Originals kept for a retry of a failed copy, with nothing in flight; `ids` narrows to those. */
-const strandedSql = (ids: boolean, lock: boolean): string =>
+/** Originals stored before the shortest period, kept for a retry of a failed copy, with nothing in flight; `ids` narrows to those. */
+const strandedSql = (ids: boolean): string =>
   `SELECT o.flag_id, o.stored_at, f.categories, f.status FROM copy_originals o JOIN flags f ON f.id = o.flag_id
-   WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = o.flag_id AND d.status = 'failed')
+   WHERE o.stored_at <= ${before('$1', '$2')}
+     AND EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = o.flag_id AND d.status = 'failed')
      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.flag_id = o.flag_id AND d.status IN ${IN_FLIGHT})
-     ${ids ? 'AND o.flag_id = ANY($1::bigint[])' : ''} ${lock ? 'FOR UPDATE OF o, f' : ''}`;
+     ${ids ? 'AND o.flag_id = ANY($3::bigint[])' : ''}`;
 
 /** Originals the copier keeps for a retry of a failed copy: once nothing is in flight and the flag's period has passed, nobody will retry. */
 async function purgeStrandedOriginals(tx: Queryable, policy: RetentionPolicy, at: Date): Promise<number> {
-  const locked = await tx.query<StrandedRow>(strandedSql(false, true));
-  const candidates = expired(locked.rows, (row) => row.stored_at, at, policy).map((row) => toNumber(row.flag_id));
-  if (candidates.length === 0) return 0;
-  await lockDeliveries(tx, candidates);
-  const { rows } = await tx.query<StrandedRow>(strandedSql(true, false), [candidates]);
+  const params = [at, shortestDays(policy)];
+  const stranded = await tx.query<StrandedRow>(strandedSql(false), params);
+  // The flag stays, so NO KEY UPDATE: a new occurrence of it need not wait for the purge.
+  const locked = await lockFlags(tx, expired(stranded.rows, (row) => row.stored_at, at, policy).map((row) => toNumber(row.flag_id)), 'NO KEY UPDATE', false);
+  await lockDeliveries(tx, locked);
+  const { rows } = locked.length === 0 ? { rows: [] } : await tx.query<StrandedRow>(strandedSql(true), [...params, locked]);
   const ids = expired(rows, (row) => row.stored_at, at, policy).map((row) => toNumber(row.flag_id));
   if (ids.length === 0) return 0;
   return (await tx.query('DELETE FROM copy_originals WHERE flag_id = ANY($1::bigint[])', [ids])).rowCount;
@@ -227,11 +248,15 @@ async function purgeAll(tx: Queryable, policy: RetentionPolicy, at: Date): Promi
   const sessions = await deleteWhere(tx, 'DELETE FROM sessions WHERE expires_at <= $1', [at]);
   // The audit log refuses deletes unless this transaction says it is the purge.
   await tx.query("SELECT set_config('kestrel.audit_purge', 'on', true)");
-  // A flag's history outlives nothing of the flag: while the flag is kept (open, or in its period), so is who saw and changed it.
+  // A flag's history outlives nothing of the flag: while the flag is kept (open, or in its period), so
+  // is who saw and changed it; a group outcome's row is kept while any flag it changed is.
   const auditRows = await deleteWhere(
     tx,
     `DELETE FROM audit_log a WHERE a.at <= ${before('$1', '$2')}
-       AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.id = CASE WHEN a.target ~ '^flag:[0-9]{1,18}$' THEN substring(a.target FROM 6)::bigint END)`,
+       AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.id = CASE WHEN a.target ~ '^flag:[0-9]{1,18}$' THEN substring(a.target FROM 6)::bigint END)
+       AND NOT (a.action = 'group.outcome' AND EXISTS (
+         SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(a.details->'ids') = 'array' THEN a.details->'ids' ELSE '[]'::jsonb END) AS g(id)
+         JOIN flags f ON f.id = CASE WHEN g.id ~ '^[0-9]{1,18}$' THEN g.id::bigint END))`,
     [at, policy.auditDays],
   );
   return {
@@ -259,7 +284,8 @@ export function createRetentionStore(client: SqlClient): RetentionStore {
           await tx.query('SELECT pg_advisory_xact_lock($1)', [PURGE_LOCK]);
           if (options.unlessRanSince && (await count(tx, 'SELECT count(*) AS n FROM purges WHERE ran_at >= $1', [options.unlessRanSince])) > 0) return null;
           const counts = await purgeAll(tx, policy, at);
-          // A dry run does the same work and rolls it back, so its counts are exactly what a real run would delete.
+          // A dry run does the same work and rolls it back, so its counts are exactly what a real run
+          // would delete; it locks what a real run would (the expired only), so its deletes never wait on a reviewer.
           if (options.dryRun) throw new DryRun(counts);
           const { rows } = await tx.query<{ id: unknown }>('INSERT INTO purges (ran_at, actor, counts) VALUES ($1, $2, $3::jsonb) RETURNING id', [at, actor, JSON.stringify(counts)]);
           const purgeId = toNumber(rows[0]!.id);

@@ -1,7 +1,7 @@
 /** The review side of flags: scoped lists with filters and grouping, outcomes and their history, per-rule precision. */
 import type { PartySummary } from '../scan/pipeline.js';
-import { SEVERITIES, type Direction, type Severity } from '../scan/types.js';
-import { createAuditLog } from './audit.js';
+import { highestSeverity, SEVERITIES, type Direction, type Severity } from '../scan/types.js';
+import { createAuditLog, entryFrom, type AuditRow } from './audit.js';
 import { createDeliveryStore } from './deliveries.js';
 import type { FlagReader, StoredFlag } from './store.js';
 import {
@@ -21,9 +21,8 @@ import {
   type ReviewEntry,
   type Reviewer,
 } from './review-types.js';
-import { anyCategory, categoryInPrefix, likeLiteral, Params, scopeCondition } from './scope-sql.js';
+import { anyCategory, categoryInPrefix, likeLiteral, Params, scopeCondition, visibleCategories, visibleCategory } from './scope-sql.js';
 import { toNumber, type Queryable, type SqlClient } from './sql.js';
-import { entryFrom, type AuditRow } from './audit.js';
 
 /** A flag as a reviewer sees it: the stored flag with its review state. */
 export interface ReviewFlag extends StoredFlag {
@@ -117,12 +116,18 @@ function checkFilter(filter: FlagFilter): void {
   }
 }
 
-function filterConditions(filter: FlagFilter, params: Params, alias: string): string[] {
+/** A DPO's category and rule filters look at the categories and findings of their prefix only, so they cannot probe the others. */
+function filterConditions(scope: FlagScope, filter: FlagFilter, params: Params, alias: string): string[] {
   const conditions: string[] = [];
   const categories = filter.categories?.filter((pattern) => pattern !== '') ?? [];
-  if (categories.length > 0) conditions.push(anyCategory(categories, params, alias));
+  if (categories.length > 0) conditions.push(anyCategory(categories, scope, params, alias));
   if (filter.minSeverity !== undefined) {
-    conditions.push(`${alias}.severity = ANY(${params.add(SEVERITIES.slice(SEVERITIES.indexOf(filter.minSeverity)))}::text[])`);
+    const severities = `${params.add(SEVERITIES.slice(SEVERITIES.indexOf(filter.minSeverity)))}::text[]`;
+    conditions.push(
+      scope.kind === 'category_prefix'
+        ? `EXISTS (SELECT 1 FROM findings fi WHERE fi.flag_id = ${alias}.id AND fi.severity = ANY(${severities}) AND ${visibleCategory(scope, params, 'fi.category')})`
+        : `${alias}.severity = ANY(${severities})`,
+    );
   }
   if (filter.academy) conditions.push(`${params.add(filter.academy)} = ANY(${alias}.academies)`);
   if (filter.statuses && filter.statuses.length > 0) conditions.push(`${alias}.status = ANY(${params.add(filter.statuses)}::text[])`);
@@ -134,14 +139,18 @@ function filterConditions(filter: FlagFilter, params: Params, alias: string): st
       `EXISTS (SELECT 1 FROM jsonb_array_elements(${alias}.recipients) AS r(party) WHERE r.party->>'address' ILIKE ${params.add(`%${likeLiteral(filter.recipient)}%`)} ESCAPE '\\')`,
     );
   }
-  if (filter.rule) conditions.push(`EXISTS (SELECT 1 FROM findings fi WHERE fi.flag_id = ${alias}.id AND fi.rule = ${params.add(filter.rule)})`);
+  if (filter.rule) {
+    conditions.push(
+      `EXISTS (SELECT 1 FROM findings fi WHERE fi.flag_id = ${alias}.id AND fi.rule = ${params.add(filter.rule)} AND ${visibleCategory(scope, params, 'fi.category')})`,
+    );
+  }
   if (filter.group) conditions.push(`${alias}.group_key = ${params.add(filter.group)}`);
   return conditions;
 }
 
 /** Scope and filter as one WHERE clause over `flags` aliased `alias`. An empty text filter (a form left blank) is no filter. */
 function whereClause(scope: FlagScope, filter: FlagFilter, params: Params, alias: string): string {
-  return [scopeCondition(scope, params, alias), ...filterConditions(filter, params, alias)].join(' AND ');
+  return [scopeCondition(scope, params, alias), ...filterConditions(scope, filter, params, alias)].join(' AND ');
 }
 
 /** Whole numbers, offset from 0, limit 1..200: a page from a URL never asks for more. */
@@ -284,17 +293,27 @@ async function applyOutcome(
 /**
  * A category_prefix scope covers a flag with any category under the prefix, but not its other
  * findings: a DPO opening a flag that also matched safety.grooming sees only its personal-data
- * findings (and categories), and how many others there are.
+ * findings (and categories, and the severity they reach), and how many others there are.
  */
 function reportInScope(report: StoredFlag['report'], scope: FlagScope): { report: StoredFlag['report']; hiddenFindings: number } {
   if (scope.kind !== 'category_prefix') return { report, hiddenFindings: 0 };
   const findings = report.findings.filter((f) => categoryInPrefix(f.category, scope.prefix));
   const categories = report.categories.filter((c) => categoryInPrefix(c, scope.prefix));
-  return { report: { ...report, findings, categories }, hiddenFindings: report.findings.length - findings.length };
+  const severity = highestSeverity(findings.map((f) => f.severity));
+  return { report: { ...report, findings, categories, severity, urgent: severity === 'urgent' }, hiddenFindings: report.findings.length - findings.length };
 }
 
+/** The highest severity of the findings of the flag aliased `f` that the scope may see (a flag's severity is its findings' highest). */
+function visibleSeverity(scope: FlagScope, params: Params): string {
+  if (scope.kind !== 'category_prefix') return 'f.severity';
+  return `(SELECT fi.severity FROM findings fi WHERE fi.flag_id = f.id AND ${visibleCategory(scope, params, 'fi.category')}
+           ORDER BY array_position(${params.add(SEVERITIES)}::text[], fi.severity) DESC LIMIT 1)`;
+}
 
-const RULES_OF_FLAG = `ARRAY(SELECT fi.rule FROM findings fi WHERE fi.flag_id = f.id GROUP BY fi.rule ORDER BY min(fi.position))`;
+/** The rules of the flag aliased `f` whose findings the scope may see, in the report's order. */
+function visibleRules(scope: FlagScope, params: Params): string {
+  return `ARRAY(SELECT fi.rule FROM findings fi WHERE fi.flag_id = f.id AND ${visibleCategory(scope, params, 'fi.category')} GROUP BY fi.rule ORDER BY min(fi.position))`;
+}
 
 export function createReviewQueries(client: SqlClient, flags: Pick<FlagReader, 'flag'>): ReviewQueries {
   return {
@@ -316,8 +335,9 @@ export function createReviewQueries(client: SqlClient, flags: Pick<FlagReader, '
       const pageSql = `SELECT f.* FROM flags f WHERE ${where}${newest} ORDER BY f.created_at DESC, f.id DESC LIMIT ${params.add(limit)} OFFSET ${params.add(offset)}`;
       const { rows } = await client.query<ListRow>(
         `WITH page AS (${pageSql})
-         SELECT f.id, f.created_at, f.message_date, f.subject, f.direction, f.severity, f.urgent, f.categories,
-                ${RULES_OF_FLAG} AS rules, f.status, f.from_party, jsonb_array_length(f.recipients) AS recipient_count,
+         SELECT f.id, f.created_at, f.message_date, f.subject, f.direction, ${visibleSeverity(scope, params)} AS severity,
+                ${scope.kind === 'category_prefix' ? `COALESCE(${visibleSeverity(scope, params)} = 'urgent', false)` : 'f.urgent'} AS urgent, ${visibleCategories(scope, params, 'f')} AS categories,
+                ${visibleRules(scope, params)} AS rules, f.status, f.from_party, jsonb_array_length(f.recipients) AS recipient_count,
                 f.academies, f.acknowledged_at, f.group_key,
                 (SELECT count(*) FROM flags g WHERE g.group_key = f.group_key AND ${whereClause(scope, filter, params, 'g')}) AS group_size
          FROM page f
@@ -454,7 +474,7 @@ export function createReviewQueries(client: SqlClient, flags: Pick<FlagReader, '
         `WITH flag_rules AS (
            SELECT DISTINCT f.id, f.status, f.academies, fi.rule, fi.category
            FROM flags f JOIN findings fi ON fi.flag_id = f.id
-           WHERE ${conditions.join(' AND ')})
+           WHERE ${conditions.join(' AND ')} AND ${visibleCategory(scope, params, 'fi.category')})
          SELECT rule, category, NULL::text AS academy,
                 count(*) FILTER (WHERE status = ANY(${closed}::text[])) AS reviewed,
                 count(*) FILTER (WHERE status = 'false_positive') AS false_positives

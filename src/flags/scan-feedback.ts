@@ -9,10 +9,11 @@ import PostalMime, { type Address } from 'postal-mime';
 import type { Route } from '../config/schema.js';
 import type { JournalEnvelope } from '../connect/types.js';
 import type { CopyKeys } from '../copy/keys.js';
+import type { TrustDirectory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
 import type { ScanReport } from '../scan/pipeline.js';
-import type { Finding } from '../scan/types.js';
+import type { Direction, Finding } from '../scan/types.js';
 import { verdictFor } from '../scan/verdict.js';
 import { isActive, sealRetained, type AuthorisationStore } from './authorisations.js';
 import type { Authorisation, Suppression } from './review-types.js';
@@ -33,8 +34,11 @@ export interface RetainRequest {
   envelope?: JournalEnvelope | undefined;
   /** The login of the mailbox it was found in (config accounts[].user): its owner is a party, named in a header or not. */
   mailbox?: string | undefined;
-  /** Its report, or how to get one (a copy already scanned elsewhere is scanned again only if it is kept). */
-  report: ScanReport | (() => Promise<ScanReport>);
+  /**
+   * Its report; null for a copy of a message scanned before, which is not scanned again: its
+   * direction and date come from its flag, or else from its headers.
+   */
+  report: ScanReport | null;
 }
 
 export interface ScanFeedback {
@@ -57,7 +61,9 @@ export interface ScanFeedback {
 }
 
 export interface ScanFeedbackOptions {
-  store: Pick<SuppressionStore, 'activeSuppressions' | 'countSuppressionHits'> & Pick<AuthorisationStore, 'activeAuthorisations' | 'retainMessage'>;
+  store: Pick<SuppressionStore, 'activeSuppressions' | 'countSuppressionHits'> & Pick<AuthorisationStore, 'activeAuthorisations' | 'retainMessage' | 'priorRetention'>;
+  /** Who is who, for the direction of a copy not scanned again (as the scanner works it out). */
+  directory: Pick<TrustDirectory, 'classify' | 'direction'>;
   keys: Pick<CopyKeys, 'original'>;
   logger: Logger;
   metrics: Pick<KestrelMetrics, 'findingsSuppressed' | 'retained' | 'retainFailures'>;
@@ -108,14 +114,31 @@ async function partiesOf(request: RetainRequest, accounts: readonly string[]): P
   return parties;
 }
 
-function messageDate(report: ScanReport): Date | null {
-  if (!report.date) return null;
-  const date = new Date(report.date);
+function parsedDate(value: string | null | undefined): Date | null {
+  if (!value) return null;
+  const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+type MessageFacts = { direction: Direction; messageDate: Date | null };
+
+/**
+ * Direction and date from the headers alone, as the scanner works them out: the From (else the
+ * Sender, else the journal's sender) against every recipient the headers and the envelope name.
+ */
+async function headerFacts(request: RetainRequest, directory: ScanFeedbackOptions['directory']): Promise<MessageFacts> {
+  const { raw, envelope } = request;
+  const parsed = await PostalMime.parse(headerBlock(raw));
+  const from = parsed.from?.address ?? parsed.sender?.address ?? envelope?.sender;
+  const recipients = [...addressesOf(parsed.to), ...addressesOf(parsed.cc), ...addressesOf(parsed.bcc), ...(envelope?.recipients ?? [])].filter((a) => a !== '');
+  return {
+    direction: directory.direction(from ? directory.classify(from.toLowerCase()) : undefined, recipients.map((a) => directory.classify(a.toLowerCase()))),
+    messageDate: parsedDate(parsed.date),
+  };
+}
+
 export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
-  const { store, keys, logger, routes, metrics } = options;
+  const { store, keys, logger, routes, metrics, directory } = options;
   const now = options.now ?? (() => new Date());
   const refreshMs = options.refreshMs ?? REFRESH_MS;
   let suppressions: Suppression[] = [];
@@ -184,12 +207,21 @@ export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
       let kept = 0;
       try {
         const parties = await partiesOf(request, active.map((a) => a.account));
-        const covering = active.filter((a) => parties.has(a.account));
+        let covering = active.filter((a) => parties.has(a.account));
         if (covering.length === 0) return 0;
-        const report = typeof request.report === 'function' ? await request.report() : request.report;
+        let facts: MessageFacts;
+        if (request.report) {
+          facts = { direction: request.report.direction, messageDate: parsedDate(request.report.date) };
+        } else {
+          // Every copy of a list mail comes here: those kept already are passed over, and nothing is scanned again.
+          const prior = await store.priorRetention(key, covering.map((a) => a.id), flagId);
+          covering = covering.filter((a) => !prior.keptBy.includes(a.id));
+          if (covering.length === 0) return 0;
+          facts = prior.flag ?? (await headerFacts(request, directory));
+        }
         for (const authorisation of covering) {
           const sealed = sealRetained(raw, keys.original, authorisation.id, key);
-          if (await store.retainMessage({ authorisationId: authorisation.id, messageKey: key, flagId, direction: report.direction, messageDate: messageDate(report), sealed })) {
+          if (await store.retainMessage({ authorisationId: authorisation.id, messageKey: key, flagId, ...facts, sealed })) {
             kept += 1;
             metrics.retained.inc();
           }

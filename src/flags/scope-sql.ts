@@ -25,10 +25,27 @@ function categoryCondition(pattern: string, params: Params, column: string): str
   return `(${column} = ${params.add(prefix)} OR ${column} LIKE ${params.add(`${likeLiteral(prefix)}.%`)} ESCAPE '\\')`;
 }
 
-/** Flags (aliased `alias`) with any category matching one of the patterns (exact, or `prefix.*`). */
-export function anyCategory(patterns: readonly string[], params: Params, alias: string): string {
+/**
+ * Whether the category in `column` is one the scope may see: a category_prefix scope (a DPO) sees
+ * only the categories under its prefix, even of a flag that also matched others; other scopes see every one.
+ */
+export function visibleCategory(scope: FlagScope, params: Params, column: string): string {
+  return scope.kind === 'category_prefix' ? categoryCondition(`${scope.prefix}.*`, params, column) : 'TRUE';
+}
+
+/**
+ * Flags (aliased `alias`) with any category the scope may see matching one of the patterns (exact,
+ * or `prefix.*`): for a DPO a pattern outside the prefix matches nothing, so it cannot probe a flag's other categories.
+ */
+export function anyCategory(patterns: readonly string[], scope: FlagScope, params: Params, alias: string): string {
   const conditions = patterns.map((pattern) => categoryCondition(pattern, params, 'c.category'));
-  return `EXISTS (SELECT 1 FROM unnest(${alias}.categories) AS c(category) WHERE ${conditions.join(' OR ')})`;
+  return `EXISTS (SELECT 1 FROM unnest(${alias}.categories) AS c(category) WHERE ${visibleCategory(scope, params, 'c.category')} AND (${conditions.join(' OR ')}))`;
+}
+
+/** The categories of the flag aliased `alias` that the scope may see, in their order. */
+export function visibleCategories(scope: FlagScope, params: Params, alias: string): string {
+  if (scope.kind !== 'category_prefix') return `${alias}.categories`;
+  return `ARRAY(SELECT c.category FROM unnest(${alias}.categories) WITH ORDINALITY AS c(category, n) WHERE ${visibleCategory(scope, params, 'c.category')} ORDER BY c.n)`;
 }
 
 /** The flags (aliased `alias`) a scope covers. */
@@ -39,7 +56,7 @@ export function scopeCondition(scope: FlagScope, params: Params, alias: string):
     case 'academy':
       return `${params.add(scope.academy)} = ANY(${alias}.academies)`;
     case 'category_prefix':
-      return anyCategory([`${scope.prefix}.*`], params, alias);
+      return `EXISTS (SELECT 1 FROM unnest(${alias}.categories) AS c(category) WHERE ${visibleCategory(scope, params, 'c.category')})`;
     case 'none':
       return 'FALSE';
   }

@@ -4,7 +4,7 @@
  * nothing here reads a subject, a party or evidence.
  */
 import { CLOSED_STATUSES, type FlagScope } from './review-types.js';
-import { Params, scopeCondition } from './scope-sql.js';
+import { Params, scopeCondition, visibleCategory } from './scope-sql.js';
 import { toNumber, type SqlClient } from './sql.js';
 
 export interface Count {
@@ -75,11 +75,18 @@ export function createStatsStore(client: SqlClient): StatsStore {
       numbered.add(query.timeZone);
       numbered.add(query.weeks);
       const scoped = scopeCondition(scope, numbered, 'f');
-      const params = numbered.values;
+      const params = [...numbered.values];
+      // A DPO counts a mixed flag under its personal-data categories only (parameters after the window's: only that query has them).
+      const shownCategory = visibleCategory(scope, numbered, 'c');
       // A DSL's flags may name other academies too: only their own academy's row is theirs to see.
       const academyOnly = scope.kind === 'academy' ? { sql: `WHERE a = $${params.length + 1}::text`, params: [scope.academy] } : { sql: '', params: [] };
       const urgentParams = new Params();
       const urgentScope = scopeCondition(scope, urgentParams, 'f');
+      // A DPO's urgent flags are those with an urgent personal-data finding, not a mixed flag's other urgency.
+      const urgentCondition =
+        scope.kind === 'category_prefix'
+          ? `EXISTS (SELECT 1 FROM findings fi WHERE fi.flag_id = f.id AND fi.severity = 'urgent' AND ${visibleCategory(scope, urgentParams, 'fi.category')})`
+          : 'f.urgent';
       const window = `
         WITH bounds AS (
           SELECT date_trunc('week', $1::timestamptz AT TIME ZONE $2::text) - ($3::int - 1) * interval '1 week' AS first_week,
@@ -103,8 +110,9 @@ export function createStatsStore(client: SqlClient): StatsStore {
         client.query<{ key: string; count: unknown }>(
           `${window}
            SELECT c AS key, count(*) AS count FROM counted, unnest(counted.categories) AS c
+           WHERE ${shownCategory}
            GROUP BY c ORDER BY count(*) DESC, c`,
-          params,
+          numbered.values,
         ),
         client.query<{ key: string | null; count: unknown }>(
           `${window}
@@ -123,7 +131,7 @@ export function createStatsStore(client: SqlClient): StatsStore {
           params,
         ),
         client.query<{ count: unknown }>(
-          `SELECT count(*) AS count FROM flags AS f WHERE f.urgent AND f.acknowledged_at IS NULL AND ${urgentScope}`,
+          `SELECT count(*) AS count FROM flags AS f WHERE ${urgentCondition} AND f.acknowledged_at IS NULL AND ${urgentScope}`,
           urgentParams.values,
         ),
       ]);

@@ -101,7 +101,10 @@ export interface UserStore {
    * is still `from` (a password set meanwhile wins). Sessions and lockout are left alone.
    */
   rehashPassword(id: number, from: string, to: string): Promise<boolean>;
-  /** Disabling ends the account's sessions; enabling clears any lockout. */
+  /**
+   * Disabling ends the account's sessions. Enabling leaves any lockout to run out: an ICT admin may
+   * enable a content account but must not be able to reset its lockout by disabling it first.
+   */
   setDisabled(id: number, disabled: boolean, at: Date): Promise<boolean>;
   /** Binds an OIDC identity to an account that has none yet; false when it already has one. */
   bindOidcSubject(id: number, subject: string): Promise<boolean>;
@@ -253,14 +256,14 @@ export function createUserStore(client: SqlClient): UserStore {
     },
 
     async rehashPassword(id, from, to) {
-      return (await client.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, from, to])).rowCount > 0;
+      return (await client.query('UPDATE users SET password_hash = $3, updated_at = now() WHERE id = $1 AND password_hash = $2', [id, from, to])).rowCount > 0;
     },
 
     async setDisabled(id, disabled, at) {
       return client.transaction(async (tx) => {
         const { rowCount } = disabled
           ? await tx.query('UPDATE users SET disabled_at = COALESCE(disabled_at, $2), updated_at = now() WHERE id = $1', [id, at])
-          : await tx.query('UPDATE users SET disabled_at = NULL, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1', [id]);
+          : await tx.query('UPDATE users SET disabled_at = NULL, updated_at = now() WHERE id = $1', [id]);
         if (rowCount === 0) return false;
         if (disabled) await endSessions(tx, id);
         return true;

@@ -140,9 +140,9 @@ export async function processMessage(message: FetchedMessage, deps: ProcessDeps,
     metrics.deduplicated.inc();
     const added = prior.flagId === null ? false : await store.addOccurrence(prior.flagId, occurrence);
     logger.debug({ ...fields, flagId: prior.flagId, occurrenceAdded: added }, 'message already scanned');
-    // The copy scanned first may not have named the monitored account (a Bcc shows in the sender's copy only, a list's in neither):
-    // scanned again only if this copy is to be kept, for its direction and date. A copy kept already is not kept twice.
-    await deps.feedback?.retain({ ...retained, flagId: prior.flagId, report: () => deps.scan(message.raw, message.envelope) });
+    // The copy scanned first may not have named the monitored account (a Bcc shows in the sender's copy only, a list's in neither).
+    // Not scanned again: its direction and date come from its flag or its headers. A copy kept already is not kept twice.
+    await deps.feedback?.retain({ ...retained, flagId: prior.flagId, report: null });
     return { flagId: prior.flagId, created: false, duplicate: true };
   }
 

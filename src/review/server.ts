@@ -10,7 +10,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { ReviewConfig } from '../config/review-schema.js';
+import { HOP_COUNT_NEEDS_LOOPBACK, listensOnLoopback, type ReviewConfig } from '../config/review-schema.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { can } from './access.js';
 import { cookieIsSecure, loadSession, tokensMatch } from './auth/session.js';
@@ -64,7 +64,8 @@ function formField(body: unknown, name: string): unknown {
 /**
  * Which X-Forwarded-For entries name a proxy rather than the client. Fastify takes a number to
  * mean "trust none", so a hop count becomes proxy-addr's function: hop 0 is the peer that
- * connected, hop 1 the last address it appended, and so on.
+ * connected, hop 1 the last address it appended, and so on. A hop count is only allowed on a
+ * loopback listen, where the peer can only be the proxy on this machine.
  */
 function proxyTrust(trustProxy: ReviewConfig['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
   return typeof trustProxy === 'number' ? (_address, hop) => hop < trustProxy : trustProxy;
@@ -142,6 +143,8 @@ function splitListen(listen: string): { host: string; port: number } {
 
 /** Builds the app and listens on `listen` (host:port; port 0 picks a free one). */
 export async function startReviewServer(deps: ReviewDeps, listen: string, options: ReviewAppOptions = {}): Promise<ReviewServer> {
+  // The config refuses this for review.listen; `listen` may be another address.
+  if (typeof deps.config.review.trustProxy === 'number' && !listensOnLoopback(listen)) throw new Error(`review.trustProxy: ${HOP_COUNT_NEEDS_LOOPBACK} (listening on ${listen})`);
   const app = await buildReviewApp(deps, options);
   const { host, port } = splitListen(listen);
   try {

@@ -6,7 +6,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionSchema } from '../../src/config/retention-schema.js';
 import { sealRetained } from '../../src/flags/authorisations.js';
-import { categoryDays, flagDays, type PurgeCounts } from '../../src/flags/retention.js';
+import { createDeliveryStore } from '../../src/flags/deliveries.js';
+import { categoryDays, flagDays, type PurgeCounts, type PurgeOptions } from '../../src/flags/retention.js';
 import type { SqlClient } from '../../src/flags/sql.js';
 import { toNumber } from '../../src/flags/sql.js';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
@@ -208,6 +209,21 @@ describe.each([
     expect(await store.purge(policy, { unlessRanSince: new Date(Date.now() - 60_000) })).toBeNull();
     expect(await store.purges()).toHaveLength(2);
   });
+
+  it("keeps a group outcome's audit row while any flag it changed is kept, whichever id is lowest", async () => {
+    const gone = await flag('actioned', 2191);
+    const kept = await flag('actioned', 100);
+    const group = (ids: number[]): Promise<unknown> =>
+      client.query(`INSERT INTO audit_log (at, actor, action, target, details) VALUES (now() - interval '2191 days', 'mon', 'group.outcome', $1, $2::jsonb)`, [
+        `flag:${Math.min(...ids)}`,
+        JSON.stringify({ ids, status: 'actioned', escalatedTo: [] }),
+      ]);
+    await group([gone.id, kept.id]);
+    await group([gone.id]);
+    await store.purge(policy);
+    const rows = await client.query<{ details: { ids: number[] } }>("SELECT details FROM audit_log WHERE action = 'group.outcome'");
+    expect(rows.rows.map((r) => r.details.ids)).toEqual([[gone.id, kept.id]]);
+  });
 });
 
 /**
@@ -250,21 +266,46 @@ describe('the purge beside concurrent changes on PostgreSQL', () => {
     return id;
   }
 
-  /** Runs the purge while `change` is held open in the other session; commits it once the purge waits on a lock or ends. */
-  async function purgeDuring(change: (tx: pg.Client) => Promise<unknown>): Promise<void> {
+  /**
+   * Runs the purge while `change` is held open in the other session; once the purge waits on a lock
+   * or ends, runs `then` in that session (the rest of its transaction) and commits.
+   */
+  async function purgeDuring(change: (tx: pg.Client) => Promise<unknown>, then?: () => Promise<unknown>, options: PurgeOptions = {}): Promise<{ waited: boolean; counts: PurgeCounts | null }> {
     await other.query('BEGIN');
     await change(other);
     let settled = false;
-    const purge = store.purge(policy).finally(() => (settled = true));
+    let waited = false;
+    const purge = store.purge(policy, options).finally(() => (settled = true));
     const deadline = Date.now() + 10_000;
     for (;;) {
       const waiting = await other.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-      if (settled || Number(waiting.rows[0].n) > 0 || Date.now() > deadline) break;
+      waited = Number(waiting.rows[0].n) > 0;
+      if (settled || waited || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await other.query('COMMIT');
-    await purge;
+    try {
+      await then?.();
+      await other.query('COMMIT');
+    } catch (error) {
+      await other.query('ROLLBACK');
+      throw error;
+    }
+    return { waited, counts: await purge };
   }
+
+  /** The other session, in its open transaction, as a store client (the delivery store's acknowledge joins it). */
+  const inOther = (): SqlClient => ({
+    description: 'other session',
+    query: async (text, params = []) => {
+      const result = await other.query(text, [...params]);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    },
+    exec: async (script) => {
+      await other.query(script);
+    },
+    transaction: (work) => work(inOther()),
+    close: async () => {},
+  });
 
   it('keeps a flag a reviewer reopens while the purge runs', async () => {
     const id = await closedFlag('sent');
@@ -281,5 +322,39 @@ describe('the purge beside concurrent changes on PostgreSQL', () => {
     // Once it failed again, and the retry is over, the purge takes it.
     await client.query("UPDATE deliveries SET status = 'failed' WHERE id = $1", [delivery!.id]);
     expect((await store.purge(policy))!.copyOriginals).toBe(1);
+  });
+
+  it('does not deadlock with an outcome that acknowledges a flag whose only failed copy is an escalation step', async () => {
+    // Open and urgent; its one copy is an escalation step that failed; its original is past the flag's period.
+    const id = await closedFlag('failed');
+    await client.query('UPDATE deliveries SET escalation_step = 1 WHERE flag_id = $1', [id]);
+    // The outcome holds the flag (recordOutcome's lock), then acknowledges: its failed escalation copy is cancelled and the original released.
+    const { counts } = await purgeDuring(
+      (tx) => tx.query('SELECT id FROM flags WHERE id = $1 FOR UPDATE', [id]),
+      () => createDeliveryStore(inOther()).acknowledge(id, 'mon'),
+    );
+    expect(counts!.copyOriginals).toBe(0);
+    expect(await store.sealedOriginal(id)).toBeNull();
+    expect((await store.deliveries({ flagId: id }))[0]!.status).toBe('cancelled');
+  });
+
+  it('neither waits on nor locks a closed flag still inside its period, in a run or a dry run', async () => {
+    const id = await closedFlag('sent');
+    // Self-harm (2190 days), closed 100 days ago: past the shortest period, not its own.
+    await client.query("UPDATE flags SET status = 'actioned', closed_at = now() - interval '100 days' WHERE id = $1", [id]);
+    for (const dryRun of [true, false]) {
+      const { waited } = await purgeDuring((tx) => tx.query('SELECT id FROM flags WHERE id = $1 FOR UPDATE NOWAIT', [id]), undefined, { dryRun });
+      expect(waited).toBe(false);
+    }
+    expect((await client.query('SELECT id FROM flags WHERE id = $1', [id])).rows).toHaveLength(1);
+  });
+
+  it('skips an expired flag a reviewer holds, and purges it on the next run', async () => {
+    const id = await closedFlag('sent');
+    await client.query("UPDATE flags SET status = 'actioned', closed_at = now() - interval '2191 days' WHERE id = $1", [id]);
+    const { waited, counts } = await purgeDuring((tx) => tx.query('SELECT id FROM flags WHERE id = $1 FOR UPDATE', [id]));
+    expect(waited).toBe(false);
+    expect(counts!.flags).toBe(0);
+    expect((await store.purge(policy))!.flags).toBe(1);
   });
 });

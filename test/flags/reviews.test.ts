@@ -473,6 +473,19 @@ describe.each([
       expect(dpo!.hiddenFindings).toBe(1);
       expect(JSON.stringify(dpo!.report)).not.toContain('kill myself');
       expect((await store.reviewFlag(id, OAK_DSL))?.hiddenFindings ?? 0).toBe(0);
+      expect(dpo!.report.severity).toBe(dpo!.report.findings[0]!.severity);
+      expect(dpo!.report.urgent).toBe(false);
+
+      // The list, its filters and precision keep to the same findings: nothing there tells a DPO the flag is also self-harm.
+      const [item] = (await store.listFlags(DPO, {}, EVERYTHING)).items;
+      expect(item).toMatchObject({ id, categories: ['personal_data.date_of_birth'], rules: ['personal_data.date_of_birth'], severity: dpo!.report.severity, urgent: false });
+      expect((await store.listFlags(ALL, {}, EVERYTHING)).items[0]!.rules).toContain('self_harm.intent');
+      for (const probe of [{ categories: ['safety.*'] }, { categories: ['safety.self_harm'] }, { rule: 'self_harm.intent' }, { minSeverity: 'urgent' }] satisfies FlagFilter[]) {
+        expect((await store.listFlags(ALL, probe, EVERYTHING)).total).toBe(1);
+        expect((await store.listFlags(DPO, probe, EVERYTHING)).total).toBe(0);
+      }
+      expect((await store.listFlags(DPO, { categories: ['personal_data.*'], rule: 'personal_data.date_of_birth' }, EVERYTHING)).total).toBe(1);
+      expect((await store.rulePrecision(DPO)).map((r) => r.rule)).toEqual(['personal_data.date_of_birth']);
     });
   });
 

@@ -110,6 +110,16 @@ describe.each([
     expect(none.byCategory).toEqual([]);
   });
 
+  it('count a mixed flag for a DPO under its personal-data categories only, and not as urgent for its self-harm finding', async () => {
+    const { flagId } = await store.recordScan(`${name}-stats-mixed`, occurrence('mixed@pupils.oakfield.sch.uk', 'INBOX', 99), await flaggedReport('stats-mixed'));
+    await client.query(`UPDATE flags SET created_at = $2, categories = ARRAY['safety.self_harm', 'personal_data.special'], urgent = true WHERE id = $1`, [flagId, NOW]);
+    const dpo = await stats({ kind: 'category_prefix', prefix: 'personal_data' });
+    expect(dpo.byCategory).toEqual([{ key: 'personal_data.special', count: 3 }]);
+    expect(dpo.urgentUnacknowledged).toBe(0);
+    expect((await stats({ kind: 'all' })).byCategory).toContainEqual({ key: 'safety.self_harm', count: 1 });
+    await client.query('DELETE FROM flags WHERE id = $1', [flagId]);
+  });
+
   it('refuse a window of no weeks or of years', async () => {
     await expect(store.flagStats({ kind: 'all' }, { ...QUERY, weeks: 0 })).rejects.toThrow(/weeks/);
     await expect(store.flagStats({ kind: 'all' }, { ...QUERY, weeks: 500 })).rejects.toThrow(/weeks/);

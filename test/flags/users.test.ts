@@ -84,6 +84,10 @@ describe.each([
     expect(await store.recordLoginFailure(user.id, at, policy)).toEqual(later(15));
     expect(await store.recordLoginFailure(user.id, later(5), policy)).toEqual(later(15));
     expect(await store.userByUsername('lock')).toMatchObject({ lockedUntil: later(15), failedLogins: 0 });
+    // Disabling and enabling it again leaves the lock to run out.
+    await store.setDisabled(user.id, true, later(6));
+    await store.setDisabled(user.id, false, later(7));
+    expect(await store.userByUsername('lock')).toMatchObject({ lockedUntil: later(15), disabledAt: null });
     expect(await store.recordLoginFailure(user.id, later(16), policy)).toBeNull();
     expect(await store.userByUsername('lock')).toMatchObject({ failedLogins: 1 });
     await store.recordLoginSuccess(user.id);
@@ -116,7 +120,9 @@ describe.each([
     const user = await store.createUser({ username: 'rehash', displayName: 'R', role: 'auditor', passwordHash: '$scrypt$old' });
     await store.createSession({ idHash: 'r1', userId: user.id, csrfToken: 'c', createdAt: at, expiresAt: later(60) });
     await store.recordLoginFailure(user.id, at, policy);
+    const before = (await store.userByUsername('rehash'))!.updatedAt;
     expect(await store.rehashPassword(user.id, '$scrypt$old', '$scrypt$new')).toBe(true);
+    expect((await store.userByUsername('rehash'))!.updatedAt.getTime()).toBeGreaterThan(before.getTime());
     expect((await store.loginRecord('rehash'))?.passwordHash).toBe('$scrypt$new');
     expect(await store.rehashPassword(user.id, '$scrypt$old', '$scrypt$newer')).toBe(false);
     expect((await store.loginRecord('rehash'))?.passwordHash).toBe('$scrypt$new');

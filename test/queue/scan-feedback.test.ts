@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { createDirectory } from '../../src/directory/directory.js';
 import type { FetchedMessage } from '../../src/connect/types.js';
 import { openRetained } from '../../src/flags/authorisations.js';
 import { messageKey } from '../../src/flags/message-key.js';
@@ -15,7 +16,7 @@ import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js'
 import { createMetrics, type KestrelMetrics } from '../../src/ops/metrics.js';
 import { processMessage, type ProcessDeps } from '../../src/queue/process-message.js';
 import { createScanner } from '../../src/scan/pipeline.js';
-import { type Backend, insertMonitor, pgliteBackend, silent } from '../flags/support.js';
+import { type Backend, type Database, insertMonitor, pgliteBackend, silent } from '../flags/support.js';
 import type { ScanReport } from '../../src/scan/pipeline.js';
 import { metricValue } from '../helpers/wait.js';
 import { capturingLogger, FLAGGED_BODY, message, SENDER } from './helpers.js';
@@ -38,12 +39,13 @@ const INSULT = 'honestly you are so ugly';
 
 let backend: Backend;
 let store: SqlFlagStore;
+let db: Database;
 let monitor: Reviewer;
 let n = 0;
 
 beforeAll(async () => {
   backend = await pgliteBackend();
-  const db = await backend.fresh();
+  db = await backend.fresh();
   store = createSqlFlagStore(db.client, silent);
   await store.migrate();
   monitor = await insertMonitor(db.client);
@@ -59,7 +61,7 @@ const metricsOf = new WeakMap<ScanFeedback, KestrelMetrics>();
 
 function feedbackFor(options: { keys?: { original: Buffer }; logger?: ProcessDeps['logger'] } = {}): ScanFeedback {
   const metrics = createMetrics();
-  const feedback = createScanFeedback({ store, keys: options.keys ?? { original: KEY }, logger: options.logger ?? silent, metrics, routes: config.routes });
+  const feedback = createScanFeedback({ store, keys: options.keys ?? { original: KEY }, logger: options.logger ?? silent, metrics, routes: config.routes, directory: createDirectory(config.trust) });
   metricsOf.set(feedback, metrics);
   return feedback;
 }
@@ -205,6 +207,38 @@ describe('targeted monitoring', () => {
     const kept = await store.retainedMessages(a.id, { offset: 0, limit: 10 });
     expect(kept.items.map((m) => m.messageKey).sort()).toEqual([messageKey(list.raw), messageKey(sent.raw)].sort());
     expect(kept.items.find((m) => m.messageKey === messageKey(sent.raw))).toMatchObject({ direction: 'internal', messageDate: new Date('2026-11-20T09:30:00Z') });
+    expect(await counted(feedback, 'kestrel_messages_retained_total')).toBe(2);
+    await store.endAuthorisation(a.id, monitor, 'done', new Date());
+  });
+
+  it('never scans a copy of a message scanned before: direction and date come from its flag, or else its headers', async () => {
+    const a = await store.createAuthorisation({ account: RECIPIENT, reason: 'r', approver: 'Head', piaReference: 'PIA-4', startsAt: inDays(-1), endsAt: inDays(10) }, monitor);
+    const feedback = feedbackFor();
+    let scans = 0;
+    const counting: ProcessDeps = { ...deps(feedback), scan: (raw, envelope) => (scans++, scanner.scan(raw, envelope)) };
+    // Found first in a mailbox that is not the monitored account's, naming it nowhere: nothing is kept.
+    const list = (id: string, body: string, date: string): Buffer =>
+      Buffer.from(`From: outsider@example.org\r\nTo: all-staff@oakfield.sch.uk\r\nSubject: x\r\nMessage-ID: <${id}-${++n}@x>\r\nDate: ${date}\r\n\r\n${body}\r\n`);
+    const clean = list('dup-clean', 'briefing at 8', 'Fri, 21 Nov 2026 08:00:00 +0000');
+    const flagged = list('dup-flagged', FLAGGED_BODY, 'Sat, 22 Nov 2026 08:00:00 +0000');
+    await processMessage(mail('x', { account: 'acct-other', raw: clean }), counting);
+    const { flagId } = await processMessage(mail('x', { account: 'acct-other', raw: flagged }), counting);
+    expect(flagId).not.toBeNull();
+    // The flag's direction and date are taken over the headers': changed here so the test can tell which was read.
+    await db.client.query("UPDATE flags SET direction = 'outbound', message_date = '2026-01-02T03:04:05Z' WHERE id = $1", [flagId]);
+    expect(scans).toBe(2);
+
+    // Copies in the monitored account's own mailbox (the list delivered to it), each seen twice.
+    for (let copy = 0; copy < 2; copy++) {
+      await processMessage(mail('x', { raw: clean }), counting);
+      await processMessage(mail('x', { raw: flagged }), counting);
+    }
+    expect(scans).toBe(2);
+
+    const kept = await store.retainedMessages(a.id, { offset: 0, limit: 10 });
+    expect(kept.total).toBe(2);
+    expect(kept.items.find((m) => m.messageKey === messageKey(clean))).toMatchObject({ flagId: null, direction: 'inbound', messageDate: new Date('2026-11-21T08:00:00Z') });
+    expect(kept.items.find((m) => m.messageKey === messageKey(flagged))).toMatchObject({ flagId, direction: 'outbound', messageDate: new Date('2026-01-02T03:04:05Z') });
     expect(await counted(feedback, 'kestrel_messages_retained_total')).toBe(2);
     await store.endAuthorisation(a.id, monitor, 'done', new Date());
   });

@@ -319,6 +319,10 @@ describe('the review server', () => {
     }
   });
 
+  it('will not start with a hop count on an address beyond loopback', async () => {
+    await expect(startReviewServer({ ...deps, config: reviewConfig('review: { trustProxy: 1 }\n') }, '0.0.0.0:0')).rejects.toThrow(/review\.trustProxy: a number of proxies is trusted only when listen is on loopback/);
+  });
+
   it('behind proxies named by address, takes the first address that is not one of them', async () => {
     const proxied = await startReviewServer({ ...deps, config: reviewConfig('review: { trustProxy: ["127.0.0.0/8", "10.1.2.3"] }\n') }, '127.0.0.1:0', { loginAttemptsPerMinute: 1000 });
     try {
@@ -373,6 +377,14 @@ describe('review config', () => {
     expect(parse('{ trustProxy: [] }')).toThrow(/review\.trustProxy/);
     expect(parse('{ trustProxy: [10.0.0.0/33] }')).toThrow(/review\.trustProxy\[0\]: expected an IP address or CIDR block/);
     expect(parse('{ trustProxy: [proxy.local] }')).toThrow(/review\.trustProxy\[0\]/);
+  });
+
+  it('takes a hop count only on a loopback listen, where nobody but the proxy on this machine can connect', () => {
+    const open = 'listen: "0.0.0.0:8025", publicUrl: "https://review.oakfield.sch.uk"';
+    expect(parse(`{ ${open}, trustProxy: 1 }`)).toThrow(/review\.trustProxy: a number of proxies is trusted only when listen is on loopback.*give the proxies' addresses or CIDR blocks instead/);
+    expect(parse(`{ listen: false, trustProxy: 1 }`)).toThrow(/review\.trustProxy: a number of proxies/);
+    expect(parse(`{ ${open}, trustProxy: [10.0.0.5] }`)().review.trustProxy).toEqual(['10.0.0.5']);
+    expect(parse('{ listen: "localhost:8025", trustProxy: 2 }')().review.trustProxy).toBe(2);
   });
 });
 

@@ -146,6 +146,14 @@ describe('the ops view', () => {
     await client.query("DELETE FROM scan_failures WHERE message_key = 'ops-pages-leaky'");
   });
 
+  it("shows an undelivered copy's error without the Message-ID or addresses it names", async () => {
+    await client.query('UPDATE deliveries SET last_error = $2 WHERE id = $1', [failedDelivery, 'bounced <copy-9@oakfield.sch.uk>: 550 5.1.1 22lmorgan@pupils.oakfield.sch.uk: no such user']);
+    const body = (await get('/ops', admin)).body;
+    expect(body).toContain('<td>bounced &lt;message-id&gt;: 550 5.1.1 &lt;address&gt;: no such user</td>');
+    expect(body).not.toContain('22lmorgan');
+    await client.query('UPDATE deliveries SET last_error = $2 WHERE id = $1', [failedDelivery, '550 5.2.2 mailbox full']);
+  });
+
   it('is for ict_admin only', async () => {
     expect((await get('/ops', reviewer('monitor'))).statusCode).toBe(403);
     expect((await get('/ops', reviewer('dpo'))).statusCode).toBe(403);

@@ -107,7 +107,7 @@ function deliveriesTable(deliveries: readonly Delivery[], deps: ReviewDeps, requ
   return html`<table class="ops-deliveries">
 <thead><tr><th scope="col">Delivery</th><th scope="col">For</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Last error</th><th scope="col">Recipient</th><th scope="col">Created</th><th scope="col"></th></tr></thead>
 <tbody>${deliveries.map(
-    (d) => html`<tr><td class="id">${d.id}</td><td>${d.flagId !== null ? `flag ${d.flagId}` : `digest ${d.digestId ?? '?'}`}</td><td><span class="badge delivery-${d.status}">${d.status}</span></td><td class="num">${d.attempts}</td><td>${d.lastError ?? ''}</td><td>${d.recipient}</td><td>${when(d.createdAt, deps)}</td><td>${d.status === 'failed' ? html`<form class="inline" method="post" action="/ops/deliveries/${d.id}/retry">${csrfField(request)}<button type="submit">Retry</button></form>` : ''}</td></tr>`,
+    (d) => html`<tr><td class="id">${d.id}</td><td>${d.flagId !== null ? `flag ${d.flagId}` : `digest ${d.digestId ?? '?'}`}</td><td><span class="badge delivery-${d.status}">${d.status}</span></td><td class="num">${d.attempts}</td><td>${d.lastError === null ? '' : displayReason(d.lastError)}</td><td>${d.recipient}</td><td>${when(d.createdAt, deps)}</td><td>${d.status === 'failed' ? html`<form class="inline" method="post" action="/ops/deliveries/${d.id}/retry">${csrfField(request)}<button type="submit">Retry</button></form>` : ''}</td></tr>`,
   )}</tbody>
 </table>`;
 }

@@ -37,11 +37,13 @@ function dayIn(date: Date, timeZone: string): string {
 
 /**
  * False positives are purged retention.falsePositiveDays after closing while other outcomes stay
- * longer, so a longer window would count fewer false positives than there were: the window is that
- * long by default and never longer. The reviewer may choose a later start.
+ * longer (and a category may keep its flags even less), so a longer window would count outcomes
+ * that are gone: the window is the shortest of those periods by default and never longer. The
+ * reviewer may choose a later start.
  */
 function windowStart(sinceText: string, deps: ReviewDeps): { since: Date; error: string | null } {
-  const days = deps.config.retention.falsePositiveDays;
+  const { retention } = deps.config;
+  const days = Math.min(retention.falsePositiveDays, ...Object.values(retention.categories));
   const timeZone = deps.config.delivery.timeZone;
   const earliest = new Date(deps.now().getTime() - days * DAY_MS);
   if (sinceText === '') return { since: earliest, error: null };
