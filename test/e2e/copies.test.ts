@@ -193,6 +193,8 @@ describe('copies to the monitor', () => {
         try {
           await waitFor('the unseen copy sent again after the lease ran out', async () => smtp.received.filter((m) => m.to.includes(ONCALL)).length === 2, 60_000);
           expect(smtp.received.filter((m) => m.to.includes(HEAD))).toHaveLength(1);
+          // The relay has the message before the copier hears its answer and records it.
+          await waitFor('both copies recorded sent', async () => (await store.deliveries()).every((d) => d.status === 'sent'), 30_000);
           const deliveries = await store.deliveries();
           const byRecipient = Object.fromEntries(deliveries.map((d) => [d.recipient, d]));
           expect(byRecipient[HEAD]).toMatchObject({ status: 'sent', confirmedAt: expect.any(Date), resentAfterUncertain: false });

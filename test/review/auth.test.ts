@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
 import type { User } from '../../src/flags/users.js';
-import { hashing, hashPassword, needsRehash, verifyPassword } from '../../src/review/auth/password.js';
-import { Semaphore } from '../../src/review/auth/semaphore.js';
+import { CONCURRENT_HASHES, hashing, hashPassword, needsRehash, verifyPassword, WAITING_HASHES } from '../../src/review/auth/password.js';
+import { Semaphore, SemaphoreFullError } from '../../src/review/auth/semaphore.js';
 import type { ReviewDeps } from '../../src/review/context.js';
 import { buildReviewApp, startReviewServer, type ReviewServer } from '../../src/review/server.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -109,6 +109,20 @@ describe('Semaphore', () => {
     releases[3]!();
     expect(await runs[3]).toBe(4);
     expect({ active: semaphore.active, waiting: semaphore.waiting }).toEqual({ active: 0, waiting: 0 });
+  });
+});
+
+describe('Semaphore limits', () => {
+  it('refuses a task at once when maxWaiting already wait', async () => {
+    const semaphore = new Semaphore(1, 1);
+    let release: () => void = () => {};
+    const first = semaphore.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const second = semaphore.run(async () => 'second');
+    await expect(semaphore.run(async () => 'third')).rejects.toBeInstanceOf(SemaphoreFullError);
+    release();
+    await first;
+    expect(await second).toBe('second');
+    expect(await semaphore.run(async () => 'later')).toBe('later');
   });
 });
 
@@ -286,6 +300,29 @@ describe('the review server', () => {
     expect((await signIn(changed, 'mona', PASSWORD)).status).toBe(401);
     await store.setDisabled(monitor.id, false, clock);
     await store.updateUser(monitor.id, { role: 'monitor' });
+  });
+
+  it('answers a sign-in "busy" (503) while the password checks are full, and audits no name', async () => {
+    // Fill every running and waiting scrypt slot with tasks that finish when the test says.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const holders = Array.from({ length: CONCURRENT_HASHES + WAITING_HASHES }, () => hashing.run(() => gate));
+    await expect(hashing.run(async () => {})).rejects.toBeInstanceOf(SemaphoreFullError);
+    const own = await startReviewServer(deps, '127.0.0.1:0');
+    try {
+      const busy = await signIn(new CookieClient(own.url), 'mona', PASSWORD);
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get('retry-after')).toBe('5');
+      expect(busy.body).toContain('Kestrel is busy checking other sign-ins');
+      release();
+      await Promise.all(holders);
+      const rows = await store.auditEntries({ action: 'auth.login_failed' }, { offset: 0, limit: 1 });
+      expect(rows.items[0]?.details).toEqual({ method: 'password', reason: 'busy' });
+      expect((await signIn(new CookieClient(own.url), 'mona', PASSWORD)).status).toBe(303);
+    } finally {
+      release();
+      await own.close();
+    }
   });
 
   it('rate-limits sign-in attempts per address', async () => {

@@ -19,7 +19,7 @@ export interface ScryptCost {
  */
 export const DEFAULT_COST: ScryptCost = { ln: 15, r: 8, p: 3 };
 /** Hashes run at once; the rest wait their turn, so a burst of sign-ins costs 4 x 32 MiB at most. */
-const CONCURRENT_HASHES = 4;
+export const CONCURRENT_HASHES = 4;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
@@ -27,8 +27,13 @@ const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+
 export const MIN_PASSWORD_LENGTH = 12;
 const MAX_PASSWORD_LENGTH = 1024;
 
-/** The scrypt calls under way and waiting: at most CONCURRENT_HASHES run. */
-export const hashing = new Semaphore(CONCURRENT_HASHES);
+/**
+ * The scrypt calls under way and waiting: at most CONCURRENT_HASHES run (32 MiB each) and
+ * WAITING_HASHES wait (about 3 s of work); beyond that a sign-in is answered "busy" at once, so a
+ * flood of attempts from many addresses cannot make everyone else's wait without end.
+ */
+export const WAITING_HASHES = 32;
+export const hashing = new Semaphore(CONCURRENT_HASHES, WAITING_HASHES);
 
 /** What is wrong with a new password, for the form or the command line; null when it will do. */
 export function passwordProblem(password: string): string | null {

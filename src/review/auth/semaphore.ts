@@ -1,9 +1,20 @@
-/** A counting semaphore: at most `limit` tasks run at once, the others wait in arrival order. */
+/** Thrown by `run` when `maxWaiting` tasks already wait: the caller answers "busy" rather than queueing without end. */
+export class SemaphoreFullError extends Error {
+  constructor() {
+    super('too many tasks waiting');
+    this.name = 'SemaphoreFullError';
+  }
+}
+
+/** A counting semaphore: at most `limit` tasks run at once, at most `maxWaiting` wait in arrival order. */
 export class Semaphore {
   private running = 0;
   private readonly queue: Array<() => void> = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** Tasks running now. */
   get active(): number {
@@ -16,6 +27,7 @@ export class Semaphore {
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit && this.queue.length >= this.maxWaiting) throw new SemaphoreFullError();
     if (this.running >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
     else this.running++;
     try {

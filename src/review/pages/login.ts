@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkPassword } from '../auth/local.js';
 import { safeNext } from '../auth/next.js';
 import { registerOidc } from '../auth/oidc.js';
+import { SemaphoreFullError } from '../auth/semaphore.js';
 import { cookieOptions, endSession, randomToken, startSession, tokensMatch } from '../auth/session.js';
 import type { ReviewDeps } from '../context.js';
 import { html } from '../views/html.js';
@@ -20,6 +21,7 @@ const MAX_USERNAME = 200;
 const MAX_PASSWORD = 1024;
 
 const FAILED = 'Sign-in failed. Check your username and password. After five failed attempts an account is locked for 15 minutes.';
+const BUSY = 'Kestrel is busy checking other sign-ins. Try again in a few seconds.';
 /** Fixed texts for `?error=` and `?done=`: query text is never shown. */
 const ERRORS: Record<string, string> = {
   oidc: 'Sign-in with your trust account did not work. If you have not used Kestrel before, ask your ICT team to add your account.',
@@ -104,7 +106,15 @@ export function registerLogin(app: FastifyInstance, deps: ReviewDeps): void {
     }
     const username = text(field(request.body, 'username'), MAX_USERNAME).trim();
     const password = text(field(request.body, 'password'), MAX_PASSWORD);
-    const result = await checkPassword(deps.store, username, password, deps.now());
+    let result: Awaited<ReturnType<typeof checkPassword>>;
+    try {
+      result = await checkPassword(deps.store, username, password, deps.now());
+    } catch (error) {
+      if (!(error instanceof SemaphoreFullError)) throw error;
+      await deps.store.appendAudit({ actorId: null, actor: 'anonymous', role: null, action: 'auth.login_failed', target: null, details: { method: 'password', reason: 'busy' }, ip: request.ip });
+      reply.header('retry-after', '5');
+      return sendLoginPage(deps, request, reply, { status: 503, error: BUSY, username, next });
+    }
     if (!result.ok) {
       await deps.store.appendAudit({
         actorId: null,
