@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlFlagStore, type SqlFlagStore } from '../../src/flags/store.js';
 import { pdfText } from '../../src/review/export/pdf.js';
 import { registerExports } from '../../src/review/pages/export.js';
+import { registerFlagPages } from '../../src/review/pages/flags.js';
 import { createScanner } from '../../src/scan/pipeline.js';
 import { type Backend, occurrence, pgliteBackend, silent } from '../flags/support.js';
 import type { AuditActor, Reviewer } from '../../src/flags/review-types.js';
@@ -55,7 +56,7 @@ describe('case export', () => {
     const other = await scanner.scan(mail('high', 'j.smith@high.oakfield.sch.uk', 'k.jones@high.oakfield.sch.uk', "I'm going to kill you after school"));
     high = (await store.recordScan('key-high', occurrence('k.jones@high.oakfield.sch.uk', 'INBOX', 1), other)).flagId!;
     await store.recordOutcome(flagId, { kind: 'all' }, monitor, { status: 'in_review', note: 'Called the DSL' }, by(monitor));
-    ui = await pageApp(store, [registerExports], { now: () => EXPORTED_AT });
+    ui = await pageApp(store, [registerExports, registerFlagPages], { now: () => EXPORTED_AT });
   });
 
   afterAll(async () => {
@@ -159,12 +160,25 @@ describe('case export', () => {
   it('exports to a DPO only the personal-data findings of a mixed flag, in JSON and PDF, saying others are left out', async () => {
     const filler = 'We talked about the timetable for next term and the trip. '.repeat(8);
     const report = await scanner.scan(mail('mixed', '22lmorgan@pupils.oakfield.sch.uk', 'parent.one@gmail.com', `Her date of birth is 12/03/2011.\n\n${filler}\n\ni just want to kill myself tonight`));
-    const mixed = (await store.recordScan('key-mixed', occurrence('parent.one@gmail.com', 'INBOX', 1), report)).flagId!;
+    // The monitor's copy exists because of the hidden finding: it would give that finding away.
+    const outbox = {
+      deliveries: [
+        { recipient: 'ceo@staff.oakfield.sch.uk', routes: ['monitor', 'urgent'], form: 'full' as const, messageId: '<copy-mixed-1@oakfield.sch.uk>' },
+        { recipient: 'dpo@staff.oakfield.sch.uk', routes: ['dpo'], form: 'minimised' as const, messageId: '<copy-mixed-2@oakfield.sch.uk>' },
+      ],
+    };
+    const mixed = (await store.recordScan('key-mixed', occurrence('parent.one@gmail.com', 'INBOX', 1), report, outbox)).flagId!;
+    expect(report.routes).toEqual(expect.arrayContaining(['monitor', 'dpo']));
     ui.signInAs(reviewer('dpo'));
     const json = await ui.app.inject({ method: 'GET', url: `/flags/${mixed}/export.json` });
     expect(json.statusCode).toBe(200);
-    expect(json.json()).toMatchObject({ hiddenFindings: 1, flag: { categories: ['personal_data.date_of_birth'] }, findings: [{ category: 'personal_data.date_of_birth' }] });
-    for (const hidden of ['self_harm', 'kill myself']) expect(json.body).not.toContain(hidden);
+    expect(json.json()).toMatchObject({ hiddenFindings: 1, flag: { categories: ['personal_data.date_of_birth'], routes: ['dpo'] }, findings: [{ category: 'personal_data.date_of_birth' }] });
+    expect((json.json() as { deliveries: Array<{ recipient: string }> }).deliveries.map((d) => d.recipient)).toEqual(['dpo@staff.oakfield.sch.uk']);
+    const page = await ui.app.inject({ method: 'GET', url: `/flags/${mixed}` });
+    expect(page.body).toContain('dpo@staff.oakfield.sch.uk');
+    expect(page.body).not.toContain('ceo@staff.oakfield.sch.uk');
+    for (const hidden of ['self_harm', 'kill myself', 'ceo@']) expect(page.body).not.toContain(hidden);
+    for (const hidden of ['self_harm', 'kill myself', 'ceo@', '"monitor"']) expect(json.body).not.toContain(hidden);
     const { text } = await readPdf((await ui.app.inject({ method: 'GET', url: `/flags/${mixed}/export.pdf` })).rawPayload);
     expect(text).toContain('personal_data.date_of_birth');
     expect(text).toContain('1 other finding of this flag is outside the categories');

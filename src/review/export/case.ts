@@ -10,6 +10,8 @@ import type { SqlFlagStore } from '../../flags/store.js';
 import type { Occurrence } from '../../flags/types.js';
 import type { PartySummary, ScanReport } from '../../scan/pipeline.js';
 import type { Direction, Finding, Severity } from '../../scan/types.js';
+import type { Route } from '../../config/schema.js';
+import { visibleRouting } from '../visible-routing.js';
 
 export const CASE_FORMAT = 'kestrel-case/1';
 
@@ -102,13 +104,14 @@ function caseDelivery(d: Delivery): CaseDelivery {
 }
 
 /** The case for a flag the reviewer may see (the caller has checked the scope and audited the export). */
-export async function buildCase(store: SqlFlagStore, flag: ReviewFlag, exporter: Reviewer, trust: string, exportedAt: Date): Promise<FlagCase> {
-  const [reviews, deliveries, flagAudit, groupAudit] = await Promise.all([
-    store.flagReviews(flag.id),
-    store.deliveries({ flagId: flag.id }),
-    allAuditOf(store, `flag:${flag.id}`),
-    store.groupOutcomeAudit(flag.id),
+export async function buildCase(store: SqlFlagStore, stored: ReviewFlag, exporter: Reviewer, trust: string, routes: Record<string, Route>, exportedAt: Date): Promise<FlagCase> {
+  const [reviews, allDeliveries, flagAudit, groupAudit] = await Promise.all([
+    store.flagReviews(stored.id),
+    store.deliveries({ flagId: stored.id }),
+    allAuditOf(store, `flag:${stored.id}`),
+    store.groupOutcomeAudit(stored.id),
   ]);
+  const { flag, deliveries } = visibleRouting(stored, allDeliveries, routes);
   // A group outcome's row targets the group's lowest id, so it comes from groupAudit alone, once.
   const audit = [...flagAudit.filter((e) => e.action !== 'group.outcome'), ...groupAudit.map((e) => trimmedToFlag(e, flag.id))]
     .sort((a, b) => a.at.getTime() - b.at.getTime() || a.id - b.id)

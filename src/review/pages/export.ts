@@ -25,7 +25,7 @@ async function exportCase(deps: ReviewDeps, request: FastifyRequest, reply: Fast
   if (!flag) return flagNotFound(request, reply);
   const exportedAt = deps.now();
   await audit(deps, request, `flag.export.${format}`, `flag:${flag.id}`);
-  const flagCase = await buildCase(deps.store, flag, reviewer, deps.config.trust.name, exportedAt);
+  const flagCase = await buildCase(deps.store, flag, reviewer, deps.config.trust.name, deps.config.routes, exportedAt);
   const body = await render(flagCase, format, deps.config.delivery.timeZone);
   await reply
     .type(CONTENT_TYPES[format])

@@ -25,6 +25,7 @@ import { evidenceWhere, highlightedExcerpt } from '../views/evidence.js';
 import { ESCALATION_LABELS, formatBytes, formatDate, parseDay, partyLine, severityBadge, startOfDay, STATUS_LABELS, statusBadge } from '../views/format.js';
 import { html, type Html } from '../views/html.js';
 import { csrfField, errorPage, page } from '../views/layout.js';
+import { visibleRouting } from '../visible-routing.js';
 
 const PAGE_SIZE = 50;
 
@@ -409,9 +410,10 @@ ${rules.map((rule) => {
 
 async function renderFlag(request: FastifyRequest, reply: FastifyReply, deps: ReviewDeps, flagId: number, problem?: { error: string; outcome: OutcomeFormState }): Promise<void> {
   const reviewer = reviewerOf(request);
-  const flag = await deps.store.reviewFlag(flagId, flagScope(reviewer));
-  if (!flag) return flagNotFound(request, reply);
-  const [reviews, deliveries] = await Promise.all([deps.store.flagReviews(flagId), deps.store.deliveries({ flagId })]);
+  const stored = await deps.store.reviewFlag(flagId, flagScope(reviewer));
+  if (!stored) return flagNotFound(request, reply);
+  const [reviews, allDeliveries] = await Promise.all([deps.store.flagReviews(flagId), deps.store.deliveries({ flagId })]);
+  const { flag, deliveries } = visibleRouting(stored, allDeliveries, deps.config.routes);
   await audit(deps, request, 'flag.view', `flag:${flagId}`);
   const timeZone = timeZoneOf(deps);
   const report = flag.report;
