@@ -131,6 +131,13 @@ describe.skipIf(!dovecotAvailable())('IMAP APPEND copy transport', () => {
   test('after the server drops the connection, the next send reconnects and succeeds', async () => {
     expect((await transport.send(copy())).kind).toBe('sent');
     await server.dropConnections();
+    // The server's BYE can reach the client after the next APPEND has gone out on the dying
+    // connection (it did on a loaded machine): that copy is then uncertain, never lost, and the
+    // copier looks for it before sending again. Either way the send after it uses a new connection.
+    const first = copy();
+    const outcome = await transport.send(first);
+    expect(['sent', 'uncertain']).toContain(outcome.kind);
+    if (outcome.kind === 'sent') expect(await transport.delivered(first.to, first.messageId)).toBe(true);
     const sent = copy();
     expect((await transport.send(sent)).kind).toBe('sent');
     expect(await transport.delivered(sent.to, sent.messageId)).toBe(true);
