@@ -5,8 +5,8 @@
  *   either way it also serves the review UI (review.listen), the only way into an embedded store;
  * - `kestrel connector`: connectors feeding the scan queue (cluster mode);
  * - `kestrel worker`: scan workers taking jobs from the queue (cluster mode);
- * `run` and `worker` (and `kestrel review`) also run the daily retention purge, UI or not.
  * - `kestrel copier`: delivers the copies flags owe, from the copy queue (cluster mode).
+ * `run` and `worker` (and `kestrel review`) also run the daily retention purge, UI or not.
  */
 import { Redis } from 'ioredis';
 import type { KestrelConfig } from '../config/schema.js';

@@ -5,13 +5,14 @@
  * 7.1-7.2). Both lists are read from the store at most every 30 seconds, so scanning does not wait
  * on the database for every message.
  */
-import PostalMime, { type Address } from 'postal-mime';
+import PostalMime, { type Address, type Email } from 'postal-mime';
 import type { Route } from '../config/schema.js';
 import type { JournalEnvelope } from '../connect/types.js';
 import type { CopyKeys } from '../copy/keys.js';
 import type { TrustDirectory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import type { KestrelMetrics } from '../ops/metrics.js';
+import { splitEntity } from '../scan/parse/mime-header.js';
 import type { ScanReport } from '../scan/pipeline.js';
 import type { Direction, Finding } from '../scan/types.js';
 import { verdictFor } from '../scan/verdict.js';
@@ -56,8 +57,6 @@ export interface ScanFeedback {
    * (0 for a copy kept already).
    */
   retain(request: RetainRequest): Promise<number>;
-  /** Reads suppressions and authorisations again now (they are otherwise re-read every 30 s). */
-  refresh(): Promise<void>;
 }
 
 export interface ScanFeedbackOptions {
@@ -84,12 +83,11 @@ function covers(suppression: Suppression, finding: Finding, sender: string | nul
   return finding.evidence.length > 0 && finding.evidence.every((e) => !e.masked && normalisePhrase(e.match) === suppression.phrase);
 }
 
-/** The header block of a raw message (postal-mime reads addresses from it without the body). */
-function headerBlock(raw: Buffer): Buffer {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  const ends = [crlf === -1 ? -1 : crlf + 4, lf === -1 ? -1 : lf + 2].filter((n) => n >= 0);
-  return ends.length === 0 ? raw : raw.subarray(0, Math.min(...ends));
+/** The message's header block parsed once, when first asked, for everything retain reads from it (postal-mime, without the body). */
+function headerReader(raw: Buffer): { block: Buffer; parsed(): Promise<Email> } {
+  const block = splitEntity(raw).header;
+  let parsed: Promise<Email> | undefined;
+  return { block, parsed: () => (parsed ??= PostalMime.parse(block)) };
 }
 
 function addressesOf(list: Address[] | Address | undefined): string[] {
@@ -102,13 +100,12 @@ function addressesOf(list: Address[] | Address | undefined): string[] {
  * distribution list names the list, not them), and those the headers and the journal envelope
  * name, read only once an account under authorisation appears there at all.
  */
-async function partiesOf(request: RetainRequest, accounts: readonly string[]): Promise<Set<string>> {
-  const { raw, envelope, mailbox } = request;
+async function partiesOf(request: RetainRequest, accounts: readonly string[], headers: ReturnType<typeof headerReader>): Promise<Set<string>> {
+  const { envelope, mailbox } = request;
   const parties = new Set<string>(mailbox ? [mailbox.toLowerCase()] : []);
-  const headers = headerBlock(raw);
-  const seen = `${headers.toString('utf8')}\n${envelope?.sender ?? ''}\n${(envelope?.recipients ?? []).join('\n')}`.toLowerCase();
+  const seen = `${headers.block.toString('utf8')}\n${envelope?.sender ?? ''}\n${(envelope?.recipients ?? []).join('\n')}`.toLowerCase();
   if (!accounts.some((account) => seen.includes(account))) return parties;
-  const parsed = await PostalMime.parse(headers);
+  const parsed = await headers.parsed();
   const named = [...addressesOf(parsed.from), ...addressesOf(parsed.sender), ...addressesOf(parsed.to), ...addressesOf(parsed.cc), ...addressesOf(parsed.bcc), envelope?.sender ?? '', ...(envelope?.recipients ?? [])];
   for (const address of named) parties.add(address.toLowerCase());
   return parties;
@@ -126,9 +123,9 @@ type MessageFacts = { direction: Direction; messageDate: Date | null };
  * Direction and date from the headers alone, as the scanner works them out: the From (else the
  * Sender, else the journal's sender) against every recipient the headers and the envelope name.
  */
-async function headerFacts(request: RetainRequest, directory: ScanFeedbackOptions['directory']): Promise<MessageFacts> {
-  const { raw, envelope } = request;
-  const parsed = await PostalMime.parse(headerBlock(raw));
+async function headerFacts(request: RetainRequest, directory: ScanFeedbackOptions['directory'], headers: ReturnType<typeof headerReader>): Promise<MessageFacts> {
+  const { envelope } = request;
+  const parsed = await headers.parsed();
   const from = parsed.from?.address ?? parsed.sender?.address ?? envelope?.sender;
   const recipients = [...addressesOf(parsed.to), ...addressesOf(parsed.cc), ...addressesOf(parsed.bcc), ...(envelope?.recipients ?? [])].filter((a) => a !== '');
   return {
@@ -206,7 +203,8 @@ export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
       const { raw, key, flagId } = request;
       let kept = 0;
       try {
-        const parties = await partiesOf(request, active.map((a) => a.account));
+        const headers = headerReader(raw);
+        const parties = await partiesOf(request, active.map((a) => a.account), headers);
         let covering = active.filter((a) => parties.has(a.account));
         if (covering.length === 0) return 0;
         let facts: MessageFacts;
@@ -217,7 +215,7 @@ export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
           const prior = await store.priorRetention(key, covering.map((a) => a.id), flagId);
           covering = covering.filter((a) => !prior.keptBy.includes(a.id));
           if (covering.length === 0) return 0;
-          facts = prior.flag ?? (await headerFacts(request, directory));
+          facts = prior.flag ?? (await headerFacts(request, directory, headers));
         }
         for (const authorisation of covering) {
           const sealed = sealRetained(raw, keys.original, authorisation.id, key);
@@ -233,11 +231,6 @@ export function createScanFeedback(options: ScanFeedbackOptions): ScanFeedback {
       }
       if (kept > 0) logger.debug({ flagId, kept }, 'message kept for targeted monitoring');
       return kept;
-    },
-
-    async refresh() {
-      loadedAt = -Infinity;
-      await current();
     },
   };
 }
