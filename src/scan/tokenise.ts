@@ -128,8 +128,13 @@ export function tokenise(text: string): Token[] {
   let previousEnd = 0;
 
   for (const match of text.matchAll(TOKEN_PATTERN)) {
-    let start = match.index;
-    let raw = match[0];
+    for (const [pieceStart, piece] of splitAtExclamations(match[0], match.index)) pushToken(pieceStart, piece);
+  }
+  return joinSpelledOutWords(text, tokens);
+
+  function pushToken(pieceStart: number, piece: string): void {
+    let start = pieceStart;
+    let raw = piece;
     const leading = EDGE_SYMBOLS_START.exec(raw);
     if (leading && leading[0].length < raw.length) {
       start += leading[0].length;
@@ -142,15 +147,39 @@ export function tokenise(text: string): Token[] {
     if (trailing && trailing[0].length < raw.length && !HAS_LETTER.test(raw)) {
       raw = raw.slice(0, raw.length - trailing[0].length);
     }
-    if (!HAS_LETTER_OR_DIGIT.test(raw)) continue;
+    if (!HAS_LETTER_OR_DIGIT.test(raw)) return;
     const end = start + raw.length;
-    if (previousEnd > 0 && SENTENCE_END.test(text.slice(previousEnd, start))) sentence++;
+    if (previousEnd > 0) {
+      const gap = text.slice(previousEnd, start);
+      if (SENTENCE_END.test(gap) || (EXCLAMATION_RUN.test(gap) && UPPER_START.test(raw))) sentence++;
+    }
     previousEnd = end;
 
     const norm = raw.toLowerCase();
     tokens.push({ norm, variants: spellingVariants(norm), start, end, sentence, quoted: false });
   }
-  return joinSpelledOutWords(text, tokens);
+}
+
+const EXCLAMATION_RUN = /^!+$/;
+const UPPER_START = /^\p{Lu}/u;
+/** `!` inside a word: the end of one word and the start of the next, not leetspeak for `i`. */
+const WORD_JOINING_EXCLAMATION = /(?<=\p{L})(?:!{2,}(?=[\p{L}\p{N}])|!(?=\p{Lu})(?<=\p{Ll}!)|!(?=\p{N}+$))/gu;
+
+/**
+ * `idiot!Get a life`, `you idiot!68.84...`, `loser!!go away`: a missing space after `!`, not `sh!t`.
+ * The `!` is a word boundary where a run of them sits between letters, where a lower-case word
+ * meets a capital, or where only digits follow.
+ */
+function splitAtExclamations(raw: string, start: number): Array<[number, string]> {
+  if (!raw.includes('!')) return [[start, raw]];
+  const pieces: Array<[number, string]> = [];
+  let from = 0;
+  for (const bang of raw.matchAll(WORD_JOINING_EXCLAMATION)) {
+    pieces.push([start + from, raw.slice(from, bang.index)]);
+    from = bang.index + bang[0].length;
+  }
+  pieces.push([start + from, raw.slice(from)]);
+  return pieces;
 }
 
 /**

@@ -33,6 +33,15 @@ describe('tokenise', () => {
     expect(norms('!!! *** --')).toEqual([]);
   });
 
+  it('reads a missing space after ! as a word boundary, not leetspeak', () => {
+    expect(norms('you idiot!Get a life')).toEqual(['you', 'idiot', 'get', 'a', 'life']);
+    expect(norms('loser!!go away')).toEqual(['loser', 'go', 'away']);
+    expect(norms('you idiot!68.84')).toEqual(['you', 'idiot', '68', '84']);
+    expect(norms('SH!T b!tch Sh!t')).toEqual(['sh!t', 'b!tch', 'sh!t']);
+    const [first, second] = tokenise('idiot!Get').map((t) => t.sentence);
+    expect(second).toBe(first! + 1);
+  });
+
   it('joins letters spelled out one by one', () => {
     const text = 'you are a f.u.c.k-i-n-g idiot, k i l l';
     const tokens = tokenise(text);
