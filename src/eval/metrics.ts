@@ -35,7 +35,21 @@ export interface EvalReport {
    * Messages labelled `none`: how many were flagged with a category their labels do not allow
    * (`also_ok` allows, unless strict), and how many of those were copied to the monitor.
    */
-  none: { messages: number; flagged: number; falseFlagRate: number | null; copiedToMonitor: number; falseCopyRate: number | null };
+  none: {
+    messages: number;
+    flagged: number;
+    falseFlagRate: number | null;
+    copiedToMonitor: number;
+    falseCopyRate: number | null;
+    /** Per category and per family (`safety`), the messages labelled none it flagged, most first. */
+    byCategory: NoneFlags[];
+  };
+}
+
+export interface NoneFlags {
+  category: string;
+  flagged: number;
+  rate: number;
 }
 
 export function categoryMatchesLabel(category: string, label: string): boolean {
@@ -91,6 +105,7 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
   let noneMessages = 0;
   let noneFlagged = 0;
   let noneCopied = 0;
+  const noneByCategory = new Map<string, number>();
   for (const result of results) {
     const gold = result.labels.filter((l) => l !== 'none');
     if (result.predicted === null) {
@@ -104,7 +119,9 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
     if (gold.length === 0) {
       noneMessages++;
       // As for the categories, a finding the labels allow (also_ok) is not a false flag unless strict.
-      const falseFlag = result.predicted.some((category) => !alsoOk.some((label) => categoryMatchesLabel(category, label)));
+      const wrong = result.predicted.filter((category) => !alsoOk.some((label) => categoryMatchesLabel(category, label)));
+      const falseFlag = wrong.length > 0;
+      for (const name of new Set([...wrong, ...wrong.map(family)])) noneByCategory.set(name, (noneByCategory.get(name) ?? 0) + 1);
       if (falseFlag) noneFlagged++;
       if (falseFlag && result.routes.includes(options.monitorRoute)) noneCopied++;
     }
@@ -120,6 +137,9 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
       falseFlagRate: noneMessages ? noneFlagged / noneMessages : null,
       copiedToMonitor: noneCopied,
       falseCopyRate: noneMessages ? noneCopied / noneMessages : null,
+      byCategory: [...noneByCategory]
+        .map(([category, flagged]) => ({ category, flagged, rate: flagged / noneMessages }))
+        .sort((a, b) => b.flagged - a.flagged || a.category.localeCompare(b.category)),
     },
   };
 }
@@ -134,10 +154,11 @@ export function renderComparison(kestrel: EvalReport, baseline: EvalReport): str
   const row = (label: string, report: EvalReport) => {
     const safety = family(report, 'safety');
     const profanity = family(report, 'profanity');
-    return `${label.padEnd(34)} ${percent(safety?.precision ?? null)}  ${percent(safety?.recall ?? null)}     ${percent(profanity?.precision ?? null)}  ${percent(profanity?.recall ?? null)}     ${percent(report.none.falseFlagRate)}`;
+    const safetyOnNone = report.none.messages ? (report.none.byCategory.find((c) => c.category === 'safety')?.rate ?? 0) : null;
+    return `${label.padEnd(34)} ${percent(safety?.precision ?? null)}  ${percent(safety?.recall ?? null)}     ${percent(profanity?.precision ?? null)}  ${percent(profanity?.recall ?? null)}     ${percent(report.none.falseFlagRate)}      ${percent(safetyOnNone)}`;
   };
   return [
-    `${'same messages'.padEnd(34)} safety P  safety R  profanity P  prof. R  false flags on none`,
+    `${'same messages'.padEnd(34)} safety P  safety R  profanity P  prof. R  none flagged  none flagged safety`,
     row('kestrel', kestrel),
     row('baseline: obscenity word list', baseline),
   ].join('\n');
@@ -158,5 +179,6 @@ export function renderReport(report: EvalReport): string {
     ...report.families.map(line),
     '',
     `messages labelled none: ${none.messages}; flagged ${none.flagged} (false-flag rate ${percent(none.falseFlagRate).trim()}); copied to the monitor ${none.copiedToMonitor} (${percent(none.falseCopyRate).trim()})`,
+    ...(none.byCategory.length ? [`  by category: ${none.byCategory.map((c) => `${c.category} ${c.flagged} (${percent(c.rate).trim()})`).join(', ')}`] : []),
   ].join('\n');
 }

@@ -81,16 +81,32 @@ describe('evaluate', () => {
 
   it('gives the false-flag and monitor-copy rates on messages labelled none', () => {
     // E, F, G and H are labelled none; F and G are flagged with categories nothing allows, and only F reached the monitor.
-    expect(lenient.none).toEqual({ messages: 4, flagged: 2, falseFlagRate: 0.5, copiedToMonitor: 1, falseCopyRate: 0.25 });
+    expect(lenient.none).toMatchObject({ messages: 4, flagged: 2, falseFlagRate: 0.5, copiedToMonitor: 1, falseCopyRate: 0.25 });
     // Strict: H's allowed category counts too, but H went to the DPO, not the monitor.
-    expect(strict.none).toEqual({ messages: 4, flagged: 3, falseFlagRate: 0.75, copiedToMonitor: 1, falseCopyRate: 0.25 });
+    expect(strict.none).toMatchObject({ messages: 4, flagged: 3, falseFlagRate: 0.75, copiedToMonitor: 1, falseCopyRate: 0.25 });
     const otherRoute = evaluate(results, { strict: false, monitorRoute: 'dsl' });
     expect(otherRoute.none.copiedToMonitor).toBe(0);
   });
 
   it('counts a none message copied to the monitor for a category its also_ok allows as neither flagged nor copied', () => {
     const report = evaluate([result(['none'], ['safety.bullying'], ['monitor'], ['safety.bullying'])], { strict: false, monitorRoute: 'monitor' });
-    expect(report.none).toEqual({ messages: 1, flagged: 0, falseFlagRate: 0, copiedToMonitor: 0, falseCopyRate: 0 });
+    expect(report.none).toEqual({ messages: 1, flagged: 0, falseFlagRate: 0, copiedToMonitor: 0, falseCopyRate: 0, byCategory: [] });
+  });
+
+  it('gives the false flags on none per category and per family, a message counted once in each', () => {
+    // F: safety.violence (family safety); G: profanity; H allowed by also_ok unless strict.
+    expect(lenient.none.byCategory).toEqual([
+      { category: 'profanity', flagged: 1, rate: 0.25 },
+      { category: 'safety', flagged: 1, rate: 0.25 },
+      { category: 'safety.violence', flagged: 1, rate: 0.25 },
+    ]);
+    expect(strict.none.byCategory.map((c) => c.category)).toContain('personal_data.special_category');
+    const twoOfAFamily = evaluate([result(['none'], ['safety.hate', 'safety.violence'], [])], { strict: false, monitorRoute: 'monitor' });
+    expect(twoOfAFamily.none.byCategory).toEqual([
+      { category: 'safety', flagged: 1, rate: 1 },
+      { category: 'safety.hate', flagged: 1, rate: 1 },
+      { category: 'safety.violence', flagged: 1, rate: 1 },
+    ]);
   });
 
   it('rolls categories up to families', () => {
@@ -117,7 +133,7 @@ describe('evaluate', () => {
       failed: 0,
       categories: [],
       families: [],
-      none: { messages: 0, flagged: 0, falseFlagRate: null, copiedToMonitor: 0, falseCopyRate: null },
+      none: { messages: 0, flagged: 0, falseFlagRate: null, copiedToMonitor: 0, falseCopyRate: null, byCategory: [] },
     });
     expect(renderReport(empty)).toContain('messages labelled none: 0; flagged 0 (false-flag rate -); copied to the monitor 0 (-)');
   });
@@ -163,6 +179,8 @@ describe('kestrel eval DIR', () => {
     expect(out).toMatch(/^profanity\s+0\s+0\s+0\s+0\s+-\s+-\s+-\s*$/m);
     expect(out).toMatch(/^safety\s+1\s+1\s+0\s+0\s+100\.0%\s+100\.0%\s+100\.0%$/m);
     expect(out).toContain('messages labelled none: 2; flagged 0 (false-flag rate 0.0%); copied to the monitor 0 (0.0%)');
+    // Kestrel beside the word-list baseline: 2.eml's "shit" is the baseline's false flag too, allowed by also_ok.
+    expect(out).toMatch(/^kestrel\s+100\.0%\s+100\.0%\s+-\s+-\s+0\.0%\s+0\.0%$/m);
   });
 
   it('counts also_ok findings as false flags with --strict, and gives the report as JSON with --json', async () => {
@@ -173,7 +191,10 @@ describe('kestrel eval DIR', () => {
     expect(report.failed).toBe(1);
     expect(row(report.categories, 'profanity')).toMatchObject({ falsePositives: 1, precision: 0 });
     // The profanity is only recorded, never copied to the monitor.
-    expect(report.none).toEqual({ messages: 2, flagged: 1, falseFlagRate: 0.5, copiedToMonitor: 0, falseCopyRate: 0 });
+    expect(report.none).toEqual({ messages: 2, flagged: 1, falseFlagRate: 0.5, copiedToMonitor: 0, falseCopyRate: 0, byCategory: [{ category: 'profanity', flagged: 1, rate: 0.5 }] });
+    const io2 = captureIo();
+    expect(await main(['eval', '--config', join(dir, 'kestrel.yaml'), '--strict', '--jobs', '1', dir], io2)).toBe(0);
+    expect(io2.stdoutText()).toContain('  by category: profanity 1 (50.0%)');
   });
 
   it('refuses a manifest line without labels with its file:line', async () => {
