@@ -25,6 +25,19 @@ describe('findQuotedRanges', () => {
     expect(quoted(text)).toEqual(['-----Original Message-----\nFrom: Head <head@school.org>\nplease confirm\n']);
   });
 
+  it('marks forwarded-message rules of = signs, and the dash-escaped rule of a clear-signed message', () => {
+    for (const rule of ['========== Forwarded message ==========', '- ------- Forwarded Message', '---- Forwarded Message Follows ----']) {
+      const text = `FYI below\n\n${rule}\nFrom: Jo\nthe forwarded text\n`;
+      expect(quoted(text)).toEqual([`${rule}\nFrom: Jo\nthe forwarded text\n`]);
+    }
+    expect(findQuotedRanges('My view:\n- forwarded messages are fine\n')).toEqual([]);
+  });
+
+  it('reads a chat emoticon that starts with > as the writer\'s own words, not a quote', () => {
+    expect(findQuotedRanges('hey\n>:D< hey you, see you at 3\n>:( not fair\n>_< oops\n')).toEqual([]);
+    expect(quoted('mine\n>...but you said so\n>:-) is not a quote\n')).toEqual(['>...but you said so']);
+  });
+
   it('marks an Outlook header block, starting at the ____ rule above it', () => {
     const text = [
       'Thanks, will do.',

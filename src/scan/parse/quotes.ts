@@ -10,7 +10,11 @@ export interface TextRange {
 const MAX_MARKER_LINE = 300;
 const LOOKAHEAD_LINES = 4;
 
-const SEPARATOR_LINE = /^-{2,}\s*(?:original message|forwarded message)\s*-{2,}$/i;
+/**
+ * `-----Original Message-----`, `---------- Forwarded message ---------`, `===== Forwarded message =====`;
+ * a clear-signed (PGP) message escapes a leading dash as `- -`, and may drop the closing rule.
+ */
+const SEPARATOR_LINE = /^(?:- )?(?:-{2,}|={2,})\s*(?:original message|forwarded message(?: follows)?)\s*(?:-{2,}|={2,})?$/i;
 const BEGIN_FORWARDED = /^begin forwarded message:?$/i;
 /** Outlook bolds the labels, which survives HTML-to-text as `*From:*` in some converters. */
 const FROM_LINE = /^\*?from:/i;
@@ -19,6 +23,8 @@ const TO_LINE = /^\*?(?:to|subject):/i;
 const UNDERSCORE_LINE = /^_{5,}$/;
 const ON_LINE = /^on\s/i;
 const WROTE_END = /wrote:$/i;
+/** Chat emoticons that start with `>` (`>:D<` a hug, `>:(`, `>_<`, `>.<`, `>:-)`): not a quote marker. */
+const EMOTICON_AFTER_GT = /^(?:[:;=][-^']?[()[\]DPpOo3|\\/*<@$]|[_.]<)/;
 
 /**
  * Marks quoted history in a plain-text body: `>` lines, `On ... wrote:` attributions, and
@@ -44,7 +50,7 @@ export function findQuotedRanges(text: string): TextRange[] {
     const start = starts[i] ?? 0;
     const end = ends[i] ?? 0;
     const first = skipBlanks(text, start, end);
-    if (first < end && text.charCodeAt(first) === 0x3e /* > */) {
+    if (first < end && text.charCodeAt(first) === 0x3e /* > */ && !EMOTICON_AFTER_GT.test(text.slice(first + 1, first + 5))) {
       ranges.push({ start, end });
       continue;
     }
