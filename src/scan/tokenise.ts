@@ -11,13 +11,14 @@ import type { Token } from './types.js';
  * A word: letters, digits and the symbols leetspeak puts inside words, with apostrophes inside.
  * Or one pictograph: emoji stand in for words (a knife, an aubergine) and are matched like words.
  */
-const TOKEN_PATTERN = /[\p{L}\p{N}@$*!|+](?:[\p{L}\p{N}\p{M}@$*!|+_]|'(?=[\p{L}]))*|\p{Extended_Pictographic}/gu;
+const TOKEN_PATTERN = /[\p{L}\p{N}@$*!|+](?:[\p{L}\p{N}\p{M}@$*!|+_€₩]|'(?=[\p{L}]))*|\p{Extended_Pictographic}/gu;
 
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '@': 'a', $: 's', '!': 'i', '|': 'i', '+': 't' };
-const LEET_CHARS = /[0134578@$!|+]/;
+/** Currency signs stand in for letters only inside a word (`D€ATH`): `€50` stays an amount. */
+const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '@': 'a', $: 's', '!': 'i', '|': 'i', '+': 't', '€': 'e', '₩': 'w' };
+const LEET_CHARS = /[0134578@$!|+€₩]/;
 const HAS_LETTER = /\p{L}/u;
 const EDGE_SYMBOLS_START = /^[*!|+]+/;
-const EDGE_SYMBOLS_END = /[@$*!|+]+$/;
+const EDGE_SYMBOLS_END = /[@$*!|+€₩]+$/;
 /** A gap that ends a sentence: end punctuation followed by white space, or a blank line. (`f.u.c.k` is no sentence end.) */
 const SENTENCE_END = /[.!?;:]["')\]]*\s|\n\n/;
 const HAS_LETTER_OR_DIGIT = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;

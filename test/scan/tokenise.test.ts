@@ -33,6 +33,13 @@ describe('tokenise', () => {
     expect(norms('!!! *** --')).toEqual([]);
   });
 
+  it('reads a currency sign inside a word as the letter it imitates, and leaves amounts alone', () => {
+    expect(norms('D€ATH to them')).toEqual(['d€ath', 'to', 'them']);
+    expect(spellingVariants('d€ath')).toContain('death');
+    expect(spellingVariants('k₩ik')).toContain('kwik');
+    expect(norms('it costs €50 or 50€ each')).toEqual(['it', 'costs', '50', 'or', '50', 'each']);
+  });
+
   it('reads a missing space after ! as a word boundary, not leetspeak', () => {
     expect(norms('you idiot!Get a life')).toEqual(['you', 'idiot', 'get', 'a', 'life']);
     expect(norms('loser!!go away')).toEqual(['loser', 'go', 'away']);
