@@ -20,6 +20,8 @@ export interface RuleHit {
   severity: Severity;
   /** The anchor phrase with the required context around it. */
   span: TokenSpan;
+  /** The anchor phrase alone: the words this hit is evidence of. */
+  anchor: TokenSpan;
 }
 
 /** Words between two spans (0 when adjacent or overlapping), or Infinity across fields or on the wrong side. */
@@ -124,7 +126,7 @@ function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: GroupHits
   score = Math.min(1, Math.max(0, score));
   if (score === 0) return { rule, anchor, outcome: 'zero score', context };
   if (rule.quotedSeverity && quoted) severity = rule.quotedSeverity;
-  return { rule, anchor, outcome: 'hit', hit: { rule, score, severity, span }, context };
+  return { rule, anchor, outcome: 'hit', hit: { rule, score, severity, span, anchor }, context };
 }
 
 /**
@@ -177,6 +179,8 @@ export function evaluateRules(lexicon: CompiledLexicon, fields: readonly Analyse
 export interface RuleScore {
   rule: CompiledRule;
   hits: RuleHit[];
+  /** The hits that make up the score: a `distinct` rule's best hit per phrase, else all. */
+  counted: RuleHit[];
   /** To 3 decimals, as reported. */
   score: number;
 }
@@ -189,24 +193,51 @@ export function scoreRules(hits: readonly RuleHit[], fields: readonly AnalysedFi
   const byRule = new Map<CompiledRule, RuleHit[]>();
   for (const hit of hits) byRule.set(hit.rule, [...(byRule.get(hit.rule) ?? []), hit]);
   return [...byRule].map(([rule, ruleHits]) => {
-    let scores: Iterable<number> = ruleHits.map((h) => h.score);
+    let counted = ruleHits;
     if (rule.distinct) {
-      const best = new Map<string, number>();
+      const best = new Map<string, RuleHit>();
       for (const hit of ruleHits) {
         const words = fields[hit.span.field]!.tokens.slice(hit.span.first, hit.span.last + 1).map((t) => t.norm).join(' ');
-        best.set(words, Math.max(best.get(words) ?? 0, hit.score));
+        const kept = best.get(words);
+        if (!kept || hit.score > kept.score) best.set(words, hit);
       }
-      scores = best.values();
+      counted = [...best.values()];
     }
-    return { rule, hits: ruleHits, score: Number(combineScores(scores).toFixed(3)) };
+    return { rule, hits: ruleHits, counted, score: Number(combineScores(counted.map((h) => h.score)).toFixed(3)) };
   });
 }
 
-/** Each category's score: its rules' scores combined as independent evidence. */
-export function scoreCategories(scores: Iterable<{ category: string; score: number }>): Map<string, number> {
-  const byCategory = new Map<string, number[]>();
-  for (const { category, score } of scores) byCategory.set(category, [...(byCategory.get(category) ?? []), score]);
-  return new Map([...byCategory].map(([category, scores]) => [category, combineScores(scores)]));
+/**
+ * Each category's score from its rules' hits, as independent evidence, where the same words count
+ * once: when hits of several rules of a category overlap ("hope someone kills you" is both a death
+ * wish and incitement), only the strongest counts. `signals` (findings without words) add their score.
+ */
+export function scoreCategories(rules: readonly RuleScore[], signals: Iterable<{ category: string; score: number }> = []): Map<string, number> {
+  const byCategory = new Map<string, RuleHit[]>();
+  for (const { rule, counted } of rules) byCategory.set(rule.category, [...(byCategory.get(rule.category) ?? []), ...counted]);
+  const scores = new Map<string, number[]>();
+  for (const [category, hits] of byCategory) scores.set(category, strongestPerOverlap(hits));
+  for (const { category, score } of signals) scores.set(category, [...(scores.get(category) ?? []), score]);
+  return new Map([...scores].map(([category, list]) => [category, combineScores(list)]));
+}
+
+/** The best score of each cluster of overlapping anchors: hits, of one rule or several, that read the same words. */
+function strongestPerOverlap(hits: RuleHit[]): number[] {
+  const sorted = [...hits].sort((a, b) => a.anchor.field - b.anchor.field || a.anchor.first - b.anchor.first);
+  const best: number[] = [];
+  let field = -1;
+  let reach = -1;
+  for (const hit of sorted) {
+    if (hit.anchor.field === field && hit.anchor.first <= reach) {
+      best[best.length - 1] = Math.max(best[best.length - 1]!, hit.score);
+      reach = Math.max(reach, hit.anchor.last);
+      continue;
+    }
+    best.push(hit.score);
+    field = hit.anchor.field;
+    reach = hit.anchor.last;
+  }
+  return best;
 }
 
 /** Independent pieces of evidence combined: 1 - (1 - a)(1 - b)... */

@@ -1,6 +1,6 @@
 /**
  * Warnings for lexicon authors (`kestrel lexicon check`): rules of one category that share a
- * phrase (a message containing it counts twice towards the category), and a rule's mustNotMatch
+ * phrase (where both hit, the words count once, so one of them may be redundant), and a rule's mustNotMatch
  * example that another rule of the same category flags anyway (the category still reports it).
  */
 import { analyseField } from '../scan/analyse.js';
@@ -48,7 +48,7 @@ export function findDuplicates(lexicon: CompiledLexicon): LintWarning[] {
           warnings.push({
             origin: rule.origin,
             rule: rule.id,
-            message: `"${phraseText(key)}" is also a term of ${owner.id} (${owner.origin}): a message with it counts twice towards ${rule.category}`,
+            message: `"${phraseText(key)}" is also a term of ${owner.id} (${owner.origin}): where both hit, the words count once towards ${rule.category}`,
           });
         }
         if (!owner) owners.set(key, rule);
@@ -67,7 +67,7 @@ export function findConflicts(lexicon: CompiledLexicon): LintWarning[] {
       const field = analyseField({ field: 'body', text: example, quoted: [] });
       const hits = evaluateRules(lexicon, [field]).filter((h) => h.rule.category === rule.category && h.rule !== rule);
       const others = scoreRules(hits, [field]);
-      const categoryScore = scoreCategories(others.map((o) => ({ category: o.rule.category, score: o.score }))).get(rule.category) ?? 0;
+      const categoryScore = scoreCategories(others).get(rule.category) ?? 0;
       if (categoryScore < (lexicon.thresholds.get(rule.category) ?? 0.5)) continue;
       for (const { rule: other } of others) {
         warnings.push({

@@ -123,6 +123,30 @@ describe('distinct rules', () => {
   });
 });
 
+describe('category scores', () => {
+  it('count the same words once when several rules of a category read them, and different words separately', async () => {
+    const { scoreHits } = await import('../../src/scan/detectors/lexicon.js');
+    const { analyseField } = await import('../../src/scan/analyse.js');
+    const { evaluateRules } = await import('../../src/lexicon/engine.js');
+    const weak = (id: string, terms: string) => rule(id, `    weight: 0.3\n    terms: ${terms}`).replace('severity: moderate', 'severity: minor');
+    const lexicon = compileYaml({
+      'w.yaml': lexiconFile(weak('w.wish', '["hope someone hurts you"]') + weak('w.incite', '["someone hurts you", "go and hurt"]')),
+    });
+    const scored = (text: string) => {
+      const field = analyseField({ field: 'body', text, quoted: [] });
+      const message = { fields: [field], to: [], cc: [], bcc: [], direction: 'inbound' } as never;
+      return scoreHits(lexicon, evaluateRules(lexicon, [field]), message, { excerptContext: 20 });
+    };
+    const overlapping = scored('I hope someone hurts you');
+    expect(overlapping.categories[0]!.score).toBeCloseTo(0.3);
+    expect(overlapping.categories[0]!.reported).toBe(false);
+    expect(overlapping.unreported.map((f) => f.rule).sort()).toEqual(['w.incite', 'w.wish']);
+    const separate = scored('I hope someone hurts you. Go and hurt him.');
+    expect(separate.categories[0]!.score).toBeCloseTo(0.51);
+    expect(separate.findings.map((f) => f.rule).sort()).toEqual(['w.incite', 'w.wish']);
+  });
+});
+
 describe('sentence: true', () => {
   it('keeps requirements, exceptions and context inside the match sentence', () => {
     const lexicon = compileYaml({

@@ -64,8 +64,7 @@ export function scoreHits(
     message.fields,
   );
   const findings = [...rules.map((rule) => findingFor(rule, message, context)), ...signals];
-  const scores = [...rules.map((r) => ({ category: r.rule.category, score: r.score })), ...signals];
-  const categories = [...scoreCategories(scores)].map(([category, score]) => {
+  const categories = [...scoreCategories(rules, signals)].map(([category, score]) => {
     const threshold = lexicon.thresholds.get(category) ?? 0.5;
     return { category, score, threshold, reported: score >= threshold };
   });
