@@ -6,7 +6,7 @@
  */
 import type { KestrelConfig } from '../config/schema.js';
 import type { CompiledRule, TermGroupRef } from '../lexicon/compile.js';
-import { traceRules, type RuleTrace, type TokenSpan } from '../lexicon/engine.js';
+import { overlapClusters, traceRules, type RuleHit, type RuleTrace, type TokenSpan } from '../lexicon/engine.js';
 import { fitsCondition, scoreHits } from '../scan/detectors/lexicon.js';
 import { createChainStructureSignals } from '../scan/detectors/chain-mail/structure.js';
 import { createAnalyser, createScanner, detectorContext, loadLexicon } from '../scan/pipeline.js';
@@ -31,7 +31,27 @@ function describeWhen(rule: CompiledRule, message: AnalysedMessage): string {
   return `when ${JSON.stringify(rule.when)} does not fit (from ${message.from?.role ?? 'unknown'}, to ${[...new Set(roles)].join('/') || 'nobody'}, ${message.direction})`;
 }
 
-function explainTrace(trace: RuleTrace, message: AnalysedMessage): string[] {
+/**
+ * For each hit that another rule of its category read in the same words, the rule whose score
+ * counts instead (see scoreCategories): so the explanation adds up to the category score.
+ */
+function countedOnceWith(traces: readonly RuleTrace[], message: AnalysedMessage): Map<RuleHit, RuleHit> {
+  const applied = traces.flatMap((t) => (t.hit && fitsCondition(t.rule.when, message) ? [t.hit] : []));
+  const byCategory = new Map<string, RuleHit[]>();
+  for (const hit of applied) byCategory.set(hit.rule.category, [...(byCategory.get(hit.rule.category) ?? []), hit]);
+  const weaker = new Map<RuleHit, RuleHit>();
+  for (const hits of byCategory.values()) {
+    for (const cluster of overlapClusters(hits)) {
+      const rules = new Set(cluster.map((h) => h.rule));
+      if (rules.size < 2) continue;
+      const best = cluster.reduce((a, b) => (b.score > a.score ? b : a));
+      for (const hit of cluster) if (hit.rule !== best.rule) weaker.set(hit, best);
+    }
+  }
+  return weaker;
+}
+
+function explainTrace(trace: RuleTrace, message: AnalysedMessage, countedWith: ReadonlyMap<RuleHit, RuleHit>): string[] {
   const { rule } = trace;
   const head = `${rule.id} [${rule.category}] ${quoteSpan(message, trace.anchor)}`;
   switch (trace.outcome) {
@@ -39,7 +59,7 @@ function explainTrace(trace: RuleTrace, message: AnalysedMessage): string[] {
       if (!fitsCondition(rule.when, message)) return [`  - ${head}: not applied, ${describeWhen(rule, message)}`];
       const hit = trace.hit!;
       return [
-        `  + ${head}: score ${hit.score.toFixed(2)} (weight ${rule.weight}), ${hit.severity}`,
+        `  + ${head}: score ${hit.score.toFixed(2)} (weight ${rule.weight}), ${hit.severity}${countedWith.has(hit) ? `; same words as ${countedWith.get(hit)!.rule.id}, which counts instead` : ''}`,
         ...trace.context.map((c) => {
           const entry = rule.context[c.index]!;
           const change = [entry.score ? `score ${entry.score > 0 ? '+' : ''}${entry.score}` : '', entry.severity ? `severity ${entry.severity}` : ''].filter(Boolean).join(', ');
@@ -90,12 +110,13 @@ export async function runExplain(config: KestrelConfig, options: { paths: string
       continue;
     }
     const roles = [...new Set([...message.to, ...message.cc, ...message.bcc].map((p) => p.role))].join('/') || 'nobody';
+    const countedWith = countedOnceWith(traces, message);
     const lines = [
       `== ${name}`,
       `${message.direction}, from ${message.from?.role ?? 'unknown sender'} to ${roles}; ${message.fields.map((f) => `${f.field} ${f.tokens.length} words`).join(', ')}`,
       ...(message.problems.length ? [`problems: ${message.problems.join('; ')}`] : []),
       traces.length ? 'rules whose phrases were found:' : 'no rule phrase was found',
-      ...traces.flatMap((t) => explainTrace(t, message)),
+      ...traces.flatMap((t) => explainTrace(t, message, countedWith)),
       ...(signals.length ? ['message structure (joins its category score):'] : []),
       ...signals.map((f) => `  + ${f.rule} [${f.category}] ${f.evidence[0]?.excerpt ?? ''}: score ${f.score.toFixed(2)}`),
       ...(categories.length ? ['categories:'] : []),

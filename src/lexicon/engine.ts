@@ -223,21 +223,25 @@ export function scoreCategories(rules: readonly RuleScore[], signals: Iterable<{
 
 /** The best score of each cluster of overlapping anchors: hits, of one rule or several, that read the same words. */
 function strongestPerOverlap(hits: RuleHit[]): number[] {
+  return overlapClusters(hits).map((cluster) => Math.max(...cluster.map((h) => h.score)));
+}
+
+/** Hits grouped where their anchors overlap (in one field), in text order. */
+export function overlapClusters(hits: readonly RuleHit[]): RuleHit[][] {
   const sorted = [...hits].sort((a, b) => a.anchor.field - b.anchor.field || a.anchor.first - b.anchor.first);
-  const best: number[] = [];
-  let field = -1;
+  const clusters: RuleHit[][] = [];
   let reach = -1;
   for (const hit of sorted) {
-    if (hit.anchor.field === field && hit.anchor.first <= reach) {
-      best[best.length - 1] = Math.max(best[best.length - 1]!, hit.score);
+    const current = clusters[clusters.length - 1];
+    if (current && current[0]!.anchor.field === hit.anchor.field && hit.anchor.first <= reach) {
+      current.push(hit);
       reach = Math.max(reach, hit.anchor.last);
       continue;
     }
-    best.push(hit.score);
-    field = hit.anchor.field;
+    clusters.push([hit]);
     reach = hit.anchor.last;
   }
-  return best;
+  return clusters;
 }
 
 /** Independent pieces of evidence combined: 1 - (1 - a)(1 - b)... */

@@ -79,6 +79,15 @@ describe('kestrel explain', () => {
     expect(four).toMatch(/safety\.bullying: 0\.30 < threshold 0\.5: not reported/);
   });
 
+  it('says when two rules of a category read the same words, and which one counts', async () => {
+    const file = join(dir, 'same-words.eml');
+    writeFileSync(file, 'From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\nshe said you are a loser\r\n');
+    const { stdout } = await run(['explain', '--config', configFile, file]);
+    expect(stdout).toMatch(/\+ b\.insult \[safety\.bullying\] body "loser": score 0\.70 \(weight 1\), minor; same words as b\.twice, which counts instead/);
+    expect(stdout).toMatch(/\+ b\.twice \[safety\.bullying\] body "loser": score 1\.00 \(weight 1\), moderate\n/);
+    expect(stdout).toMatch(/safety\.bullying: 1\.00 >= threshold 0\.5: reported/);
+  });
+
   it('lists personal data with masked values and the reason each was accepted', async () => {
     const file = join(dir, 'referral.eml');
     writeFileSync(file, 'From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\nFor the referral: NHS number 943 476 5919, thanks.\r\n');
