@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { isRuleDisabled } from '../config/schema.js';
 import { parseYaml, validate, SourceError, type YamlSource } from '../config/yaml-source.js';
 import type { Severity } from '../scan/types.js';
+import { gluedSpellings } from './glued.js';
 import { PhraseMatcher } from './matcher.js';
 import { parsePatternTree, PatternError, type TermSets } from './pattern.js';
 import { lexiconFileSchema, type LexiconFileSource, type RuleCondition, type Side } from './schema.js';
@@ -116,6 +117,7 @@ class LexiconBuilder {
           return;
         }
         phrase = this.matcher.add(tree);
+        for (const spelling of gluedSpellings(tree)) this.matcher.addSpelling(spelling, phrase);
         this.phraseIds.set(term, phrase);
         this.phraseGroups[phrase] = [];
       }

@@ -120,6 +120,15 @@ export class PhraseMatcher {
     return id;
   }
 
+  /** Let one more spelling, a single word, match phrase `id` (see glued.ts). */
+  addSpelling(word: string, id: number): void {
+    this.runStates = new Map();
+    this.start = null;
+    const end = this.newState();
+    end.accepts = [id];
+    this.root.link({ kind: 'word', words: [word] }, end);
+  }
+
   /** Link `items` after every state in `from`; returns the states where the sequence can end. */
   private build(items: readonly PatternItem[], from: State[]): State[] {
     let current = from;

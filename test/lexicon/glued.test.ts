@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { gluedSpellings } from '../../src/lexicon/glued.js';
+import { parsePatternTree } from '../../src/lexicon/pattern.js';
+import { compileYaml, hitsIn, lexiconFile, testRule as rule } from '../helpers/lexicon.js';
+
+const glued = (term: string) => gluedSpellings(parsePatternTree(term)).sort();
+
+describe('phrases run together', () => {
+  const lexicon = compileYaml({
+    'g.yaml': lexiconFile(
+      rule('g.self', '    terms: ["{~kill|hang} myself"]') + rule('g.every', '    terms: ["every one of them"]') + rule('g.short', '    terms: ["go away"]'),
+    ),
+  });
+  const ids = (text: string) => hitsIn(lexicon, text).map((h) => h.rule.id);
+
+  it('match a phrase written as one word, as a hashtag, or with its letters spaced out', () => {
+    expect(ids('i want to killmyself')).toEqual(['g.self']);
+    expect(ids('#hangmyself tonight')).toEqual(['g.self']);
+    expect(ids('k i l l m y s e l f')).toEqual(['g.self']);
+    expect(ids('KILLMYSELF')).toEqual(['g.self']);
+  });
+
+  it('leave alone joins that are English words or too short to be more than chance', () => {
+    expect(glued('every one')).toEqual([]);
+    expect(ids('goaway')).toEqual([]);
+    expect(ids('everyoneofthem')).toEqual(['g.every']);
+  });
+
+  it('spell every choice and a stem as its plain form, and skip phrases with gaps, prefixes or too many spellings', () => {
+    expect(glued('{~kill|hang} {myself|meself}')).toEqual(['hangmeself', 'hangmyself', 'killmeself', 'killmyself']);
+    expect(glued("don't tell anyone")).toEqual(['donttellanyone']);
+    expect(glued('kill ..2 myself')).toEqual([]);
+    expect(glued('kill* myself')).toEqual([]);
+    const many = Array.from({ length: 20 }, (_, i) => `word${i}`).join('|');
+    expect(glued(`{${many}} {${many}}`)).toEqual([]);
+  });
+});
