@@ -7,14 +7,14 @@
 import type { KestrelConfig } from '../config/schema.js';
 import { compileAt, diffLexicons, type CountChange, type LexiconDiff } from '../lexicon/diff.js';
 import { checkExamples } from '../lexicon/examples.js';
-import { findConflicts, findDuplicates } from '../lexicon/lint.js';
+import { findConflicts, findDuplicates, findGluedCollisions } from '../lexicon/lint.js';
 import { loadLexicon } from '../scan/pipeline.js';
 import { EXIT, UsageError } from './errors.js';
 import { processIo, type CliIo } from './io.js';
 
 export function runLexiconCheck(config: KestrelConfig, io: CliIo = processIo()): number {
   const lexicon = loadLexicon(config);
-  const warnings = [...findDuplicates(lexicon), ...findConflicts(lexicon)];
+  const warnings = [...findDuplicates(lexicon), ...findGluedCollisions(lexicon), ...findConflicts(lexicon)];
   for (const w of warnings) io.stderr.write(`${w.origin}: ${w.rule}: ${w.message}\n`);
   const sets = lexicon.sets.size;
   io.stdout.write(`${lexicon.files.length} files, ${lexicon.rules.length} rules, ${sets} sets: valid; ${warnings.length} warnings\n`);

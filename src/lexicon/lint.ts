@@ -1,12 +1,14 @@
 /**
  * Warnings for lexicon authors (`kestrel lexicon check`): rules of one category that share a
- * phrase (where both hit, the words count once, so one of them may be redundant), and a rule's mustNotMatch
- * example that another rule of the same category flags anyway (the category still reports it).
+ * phrase (where both hit, the words count once, so one of them may be redundant), a phrase whose
+ * run-together spelling is another rule's word, and a rule's mustNotMatch example that another
+ * rule of the same category flags anyway (the category still reports it).
  */
 import { analyseField } from '../scan/analyse.js';
 import type { CompiledLexicon, CompiledRule } from './compile.js';
 import { evaluateRules, scoreCategories, scoreRules } from './engine.js';
-import { parsePattern } from './pattern.js';
+import { gluedSpellings } from './glued.js';
+import { parsePattern, parsePatternTree } from './pattern.js';
 
 export interface LintWarning {
   origin: string;
@@ -52,6 +54,48 @@ export function findDuplicates(lexicon: CompiledLexicon): LintWarning[] {
           });
         }
         if (!owner) owners.set(key, rule);
+      }
+    }
+  }
+  return warnings;
+}
+
+/**
+ * A phrase run together ("ass hole" -> "asshole", see glued.ts) that is a one-word term of another
+ * rule of the category: both rules read that word, usually not what the author of either meant.
+ */
+export function findGluedCollisions(lexicon: CompiledLexicon): LintWarning[] {
+  const singleWords = new Map<string, CompiledRule[]>();
+  const parsed = (term: string) => {
+    try {
+      return { sequences: parsePattern(term, lexicon.sets), glued: gluedSpellings(parsePatternTree(term, lexicon.sets)) };
+    } catch {
+      return { sequences: [], glued: [] }; // too many phrases to list; matching does not need them listed
+    }
+  };
+  for (const rule of lexicon.rules) {
+    for (const term of rule.terms) {
+      for (const [spec] of parsed(term).sequences.filter((sequence) => sequence.length === 1)) {
+        if (spec?.kind !== 'word') continue;
+        for (const word of spec.words) singleWords.set(word, [...new Set([...(singleWords.get(word) ?? []), rule])]);
+      }
+    }
+  }
+  const warnings: LintWarning[] = [];
+  for (const rule of lexicon.rules) {
+    for (const term of rule.terms) {
+      for (const spelling of parsed(term).glued) {
+        const owners = singleWords.get(spelling) ?? [];
+        // The rule lists the joined word itself: the plain duplicate warning already covers the pair.
+        if (owners.includes(rule)) continue;
+        for (const other of owners) {
+          if (other === rule || other.category !== rule.category) continue;
+          warnings.push({
+            origin: rule.origin,
+            rule: rule.id,
+            message: `${JSON.stringify(term.length > 60 ? `${term.slice(0, 59)}…` : term)} run together is "${spelling}", a term of ${other.id} (${other.origin}): both rules read that word`,
+          });
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gluedSpellings } from '../../src/lexicon/glued.js';
+import { findGluedCollisions } from '../../src/lexicon/lint.js';
 import { parsePatternTree } from '../../src/lexicon/pattern.js';
 import { compileYaml, hitsIn, lexiconFile, testRule as rule } from '../helpers/lexicon.js';
 
@@ -33,5 +34,20 @@ describe('phrases run together', () => {
     expect(glued('kill* myself')).toEqual([]);
     const many = Array.from({ length: 20 }, (_, i) => `word${i}`).join('|');
     expect(glued(`{${many}} {${many}}`)).toEqual([]);
+  });
+});
+
+describe('lexicon check', () => {
+  it('warns when a phrase run together is a one-word term of another rule of the category', () => {
+    const lexicon = compileYaml({
+      'p.yaml': lexiconFile(
+        rule('p.apart', '    terms: ["{ass|arse} {hole|holes}"]') + rule('p.word', '    terms: ["{asshole|assholes}"]') + rule('p.both', '    terms: ["{paddy power|paddypower}"]') + rule('p.other', '    terms: ["paddypower"]'),
+      ),
+      'q.yaml': lexiconFile(rule('q.elsewhere', '    terms: ["arsehole"]'), 'category: other.cat\npolicy: 000_test.txt 1.1\n'),
+    });
+    const warnings = findGluedCollisions(lexicon).map((w) => `${w.rule}: ${w.message}`);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^p\.apart: "\{ass\|arse\} \{hole\|holes\}" run together is "assholes", a term of p\.word .*both rules read that word$/),
+    ]);
   });
 });
