@@ -31,6 +31,8 @@ class State {
    */
   stemHeads: Set<string> | null = null;
   prefixes: PrefixNode | null = null;
+  /** Phrases written as one word (glued.ts), looked up only outside web and mail addresses. */
+  glued: Map<string, State[]> | null = null;
   any: State[] | null = null;
   /** Phrase ids that end here. */
   accepts: number[] | null = null;
@@ -126,7 +128,9 @@ export class PhraseMatcher {
     this.start = null;
     const end = this.newState();
     end.accepts = [id];
-    this.root.link({ kind: 'word', words: [word] }, end);
+    const glued = (this.root.glued ??= new Map());
+    glued.set(word, [...(glued.get(word) ?? []), end]);
+    this.root.hasTransitions = true;
   }
 
   /** Link `items` after every state in `from`; returns the states where the sequence can end. */
@@ -182,7 +186,7 @@ export class PhraseMatcher {
 
   /** The run state after reading `token`; cached per spelling (a token's variants follow from its text). */
   private advance(from: RunState, token: Token): RunState {
-    const spelling = token.variants.length === 0 ? token.norm : `${token.norm}\u0001${token.variants.join('\u0001')}`;
+    const spelling = `${token.inLink ? '\u0002' : ''}${token.variants.length === 0 ? token.norm : `${token.norm}\u0001${token.variants.join('\u0001')}`}`;
     const cached = from.next.get(spelling);
     if (cached) return cached;
     const reached: State[] = [];
@@ -245,6 +249,10 @@ function step(state: State, token: Token, out: State[]): void {
   if (state.words) {
     pushAll(out, state.words.get(token.norm));
     for (const variant of token.variants) pushAll(out, state.words.get(variant));
+  }
+  if (state.glued && !token.inLink) {
+    pushAll(out, state.glued.get(token.norm));
+    for (const variant of token.variants) pushAll(out, state.glued.get(variant));
   }
   if (state.stems) {
     stepStems(state, token.norm, out);

@@ -157,8 +157,21 @@ export function tokenise(text: string): Token[] {
     previousEnd = end;
 
     const norm = raw.toLowerCase();
-    tokens.push({ norm, variants: spellingVariants(norm), start, end, sentence, quoted: false });
+    const token: Token = { norm, variants: spellingVariants(norm), start, end, sentence, quoted: false };
+    if (isInLink(text, start, end)) token.inLink = true;
+    tokens.push(token);
   }
+}
+
+const LINK_PUNCTUATION = new Set(['.', '/', '@', ':']);
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+
+/** A word of an address: `.`, `/`, `@` or `:` joins it to more letters with no space (`dropdead.nu`, `x.com/kill`). */
+function isInLink(text: string, start: number, end: number): boolean {
+  const after = text[end];
+  if (after !== undefined && LINK_PUNCTUATION.has(after) && LETTER_OR_DIGIT.test(text[end + 1] ?? '')) return true;
+  const before = text[start - 1];
+  return before !== undefined && LINK_PUNCTUATION.has(before) && (before === '/' || LETTER_OR_DIGIT.test(text[start - 2] ?? ''));
 }
 
 const EXCLAMATION_RUN = /^!+$/;

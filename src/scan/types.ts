@@ -125,6 +125,8 @@ export interface Token {
   /** Index of the sentence the token belongs to, counted within its field. */
   sentence: number;
   quoted: boolean;
+  /** Part of a web or mail address (`dropdead.nu`, `www.x.com`): run-together phrases are not looked up in it. */
+  inLink?: boolean;
 }
 
 export interface AnalysedField extends TextField {

@@ -21,6 +21,13 @@ describe('phrases run together', () => {
     expect(ids('KILLMYSELF')).toEqual(['g.self']);
   });
 
+  it('are not looked up inside web and mail addresses, where words run together anyway', () => {
+    expect(ids('see killmyself.org for the band')).toEqual([]);
+    expect(ids('mail me at hangmyself@example.org')).toEqual([]);
+    expect(ids('https://www.example.org/hangmyself')).toEqual([]);
+    expect(ids('i will killmyself. tonight')).toEqual(['g.self']);
+  });
+
   it('leave alone joins that are English words or too short to be more than chance', () => {
     expect(glued('every one')).toEqual([]);
     expect(ids('goaway')).toEqual([]);

@@ -40,6 +40,12 @@ describe('tokenise', () => {
     expect(norms('it costs €50 or 50€ each')).toEqual(['it', 'costs', '50', 'or', '50', 'each']);
   });
 
+  it('marks the words of web and mail addresses', () => {
+    const inLink = (text: string) => tokenise(text).filter((t) => t.inLink).map((t) => t.norm);
+    expect(inLink('see dropdead.nu or www.example.org/page and mail jo@school.org. Then stop.')).toEqual(['dropdead', 'nu', 'www', 'example', 'org', 'page', 'jo@school', 'org']);
+    expect(inLink('Fine. Really: no links here / none')).toEqual([]);
+  });
+
   it('reads a missing space after ! as a word boundary, not leetspeak', () => {
     expect(norms('you idiot!Get a life')).toEqual(['you', 'idiot', 'get', 'a', 'life']);
     expect(norms('loser!!go away')).toEqual(['loser', 'go', 'away']);
