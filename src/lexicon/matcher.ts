@@ -31,8 +31,6 @@ class State {
    */
   stemHeads: Set<string> | null = null;
   prefixes: PrefixNode | null = null;
-  /** Phrases written as one word (glued.ts), looked up only outside web and mail addresses. */
-  glued: Map<string, State[]> | null = null;
   any: State[] | null = null;
   /** Phrase ids that end here. */
   accepts: number[] | null = null;
@@ -107,6 +105,11 @@ export class PhraseMatcher {
   private stateCount = 1;
   private runStates = new Map<string, RunState>();
   private start: RunState | null = null;
+  /**
+   * Phrases written as one word (glued.ts), by spelling. They are whole phrases of one token, so
+   * they need no automaton: a lookup per token, skipped inside web and mail addresses.
+   */
+  private readonly glued = new Map<string, number[]>();
 
   /** States in the automaton: a measure of its size. */
   get size(): number {
@@ -122,15 +125,11 @@ export class PhraseMatcher {
     return id;
   }
 
-  /** Let one more spelling, a single word, match phrase `id` (see glued.ts). */
+  /** Let one more spelling, a single word, match phrase `id`. */
   addSpelling(word: string, id: number): void {
-    this.runStates = new Map();
-    this.start = null;
-    const end = this.newState();
-    end.accepts = [id];
-    const glued = (this.root.glued ??= new Map());
-    glued.set(word, [...(glued.get(word) ?? []), end]);
-    this.root.hasTransitions = true;
+    const ids = this.glued.get(word);
+    if (!ids) this.glued.set(word, [id]);
+    else if (!ids.includes(id)) ids.push(id);
   }
 
   /** Link `items` after every state in `from`; returns the states where the sequence can end. */
@@ -186,7 +185,7 @@ export class PhraseMatcher {
 
   /** The run state after reading `token`; cached per spelling (a token's variants follow from its text). */
   private advance(from: RunState, token: Token): RunState {
-    const spelling = `${token.inLink ? '\u0002' : ''}${token.variants.length === 0 ? token.norm : `${token.norm}\u0001${token.variants.join('\u0001')}`}`;
+    const spelling = token.variants.length === 0 ? token.norm : `${token.norm}\u0001${token.variants.join('\u0001')}`;
     const cached = from.next.get(spelling);
     if (cached) return cached;
     const reached: State[] = [];
@@ -217,9 +216,21 @@ export class PhraseMatcher {
       };
       for (const run of runs) visit(run.state, run.first);
       visit(this.startState(), i);
+      if (this.glued.size > 0 && !token.inLink) this.matchGlued(token, i, hits);
       runs = kept;
     }
     return hits;
+  }
+
+  private matchGlued(token: Token, index: number, hits: PhraseHit[]): void {
+    const direct = this.glued.get(token.norm);
+    if (token.variants.length === 0) {
+      if (direct) for (const phrase of direct) hits.push({ phrase, first: index, last: index });
+      return;
+    }
+    const found = new Set(direct);
+    for (const variant of token.variants) for (const id of this.glued.get(variant) ?? []) found.add(id);
+    for (const phrase of found) hits.push({ phrase, first: index, last: index });
   }
 }
 
@@ -249,10 +260,6 @@ function step(state: State, token: Token, out: State[]): void {
   if (state.words) {
     pushAll(out, state.words.get(token.norm));
     for (const variant of token.variants) pushAll(out, state.words.get(variant));
-  }
-  if (state.glued && !token.inLink) {
-    pushAll(out, state.glued.get(token.norm));
-    for (const variant of token.variants) pushAll(out, state.glued.get(variant));
   }
   if (state.stems) {
     stepStems(state, token.norm, out);

@@ -157,9 +157,8 @@ export function tokenise(text: string): Token[] {
     previousEnd = end;
 
     const norm = raw.toLowerCase();
-    const token: Token = { norm, variants: spellingVariants(norm), start, end, sentence, quoted: false };
-    if (isInLink(text, start, end)) token.inLink = true;
-    tokens.push(token);
+    // Every field set here, so all tokens share one object shape: adding one later costs memory per token.
+    tokens.push({ norm, variants: spellingVariants(norm), start, end, sentence, quoted: false, inLink: isInLink(text, start, end) });
   }
 }
 
@@ -245,7 +244,7 @@ function joinSpelledOutWords(text: string, tokens: Token[]): Token[] {
       const norm = spell(emitFrom, emitTo);
       const variants = [...new Set([...spellingVariants(norm), spell(coreFrom, coreTo), spell(i, j)])].filter((v) => v !== norm);
       const first = tokens[emitFrom]!;
-      result.push({ norm, variants, start: first.start, end: tokens[emitTo]!.end, sentence: first.sentence, quoted: first.quoted });
+      result.push({ norm, variants, start: first.start, end: tokens[emitTo]!.end, sentence: first.sentence, quoted: first.quoted, inLink: false });
       for (let k = emitTo + 1; k <= j; k++) result.push(tokens[k]!);
       i = j + 1;
     } else {

@@ -126,7 +126,7 @@ export interface Token {
   sentence: number;
   quoted: boolean;
   /** Part of a web or mail address (`dropdead.nu`, `www.x.com`): run-together phrases are not looked up in it. */
-  inLink?: boolean;
+  inLink: boolean;
 }
 
 export interface AnalysedField extends TextField {
