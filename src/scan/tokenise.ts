@@ -157,7 +157,6 @@ export function tokenise(text: string): Token[] {
     previousEnd = end;
 
     const norm = raw.toLowerCase();
-    // Every field set here, so all tokens share one object shape: adding one later costs memory per token.
     tokens.push({ norm, variants: spellingVariants(norm), start, end, sentence, quoted: false, inLink: isInLink(text, start, end) });
   }
 }
