@@ -65,37 +65,39 @@ export function findDuplicates(lexicon: CompiledLexicon): LintWarning[] {
  * rule of the category: both rules read that word, usually not what the author of either meant.
  */
 export function findGluedCollisions(lexicon: CompiledLexicon): LintWarning[] {
-  const singleWords = new Map<string, CompiledRule[]>();
-  const parsed = (term: string) => {
-    try {
-      return { sequences: parsePattern(term, lexicon.sets), glued: gluedSpellings(parsePatternTree(term, lexicon.sets)) };
-    } catch {
-      return { sequences: [], glued: [] }; // too many phrases to list; matching does not need them listed
-    }
-  };
-  for (const rule of lexicon.rules) {
-    for (const term of rule.terms) {
-      for (const [spec] of parsed(term).sequences.filter((sequence) => sequence.length === 1)) {
-        if (spec?.kind !== 'word') continue;
-        for (const word of spec.words) singleWords.set(word, [...new Set([...(singleWords.get(word) ?? []), rule])]);
+  const terms = lexicon.rules.flatMap((rule) =>
+    rule.terms.map((term) => {
+      try {
+        return { rule, term, sequences: parsePattern(term, lexicon.sets), glued: gluedSpellings(parsePatternTree(term, lexicon.sets)) };
+      } catch {
+        return { rule, term, sequences: [], glued: [] }; // too many phrases to list; matching does not need them listed
+      }
+    }),
+  );
+  const singleWords = new Map<string, Set<CompiledRule>>();
+  for (const { rule, sequences } of terms) {
+    for (const [spec] of sequences.filter((sequence) => sequence.length === 1)) {
+      if (spec?.kind !== 'word') continue;
+      for (const word of spec.words) {
+        let owners = singleWords.get(word);
+        if (!owners) singleWords.set(word, (owners = new Set()));
+        owners.add(rule);
       }
     }
   }
   const warnings: LintWarning[] = [];
-  for (const rule of lexicon.rules) {
-    for (const term of rule.terms) {
-      for (const spelling of parsed(term).glued) {
-        const owners = singleWords.get(spelling) ?? [];
-        // The rule lists the joined word itself: the plain duplicate warning already covers the pair.
-        if (owners.includes(rule)) continue;
-        for (const other of owners) {
-          if (other === rule || other.category !== rule.category) continue;
-          warnings.push({
-            origin: rule.origin,
-            rule: rule.id,
-            message: `${JSON.stringify(term.length > 60 ? `${term.slice(0, 59)}…` : term)} run together is "${spelling}", a term of ${other.id} (${other.origin}): both rules read that word`,
-          });
-        }
+  for (const { rule, term, glued } of terms) {
+    for (const spelling of glued) {
+      const owners = singleWords.get(spelling);
+      // The rule lists the joined word itself: the plain duplicate warning already covers the pair.
+      if (!owners || owners.has(rule)) continue;
+      for (const other of owners) {
+        if (other.category !== rule.category) continue;
+        warnings.push({
+          origin: rule.origin,
+          rule: rule.id,
+          message: `${JSON.stringify(term.length > 60 ? `${term.slice(0, 59)}…` : term)} run together is "${spelling}", a term of ${other.id} (${other.origin}): both rules read that word`,
+        });
       }
     }
   }
