@@ -110,6 +110,8 @@ export class PhraseMatcher {
    * they need no automaton: a lookup per token, skipped inside web and mail addresses.
    */
   private readonly glued = new Map<string, number[]>();
+  /** Length of the shortest run-together spelling: shorter tokens skip the lookup. */
+  private shortestGlued = Infinity;
 
   /** States in the automaton: a measure of its size. */
   get size(): number {
@@ -127,6 +129,7 @@ export class PhraseMatcher {
 
   /** Let one more spelling, a single word, match phrase `id`. */
   addSpelling(word: string, id: number): void {
+    this.shortestGlued = Math.min(this.shortestGlued, word.length);
     const ids = this.glued.get(word);
     if (!ids) this.glued.set(word, [id]);
     else if (!ids.includes(id)) ids.push(id);
@@ -216,10 +219,16 @@ export class PhraseMatcher {
       };
       for (const run of runs) visit(run.state, run.first);
       visit(this.startState(), i);
-      if (this.glued.size > 0 && !token.inLink) this.matchGlued(token, i, hits);
+      if (!token.inLink && this.mayBeGlued(token)) this.matchGlued(token, i, hits);
       runs = kept;
     }
     return hits;
+  }
+
+  private mayBeGlued(token: Token): boolean {
+    if (token.norm.length >= this.shortestGlued) return true;
+    for (const variant of token.variants) if (variant.length >= this.shortestGlued) return true;
+    return false;
   }
 
   private matchGlued(token: Token, index: number, hits: PhraseHit[]): void {

@@ -79,8 +79,24 @@ const DIGIT_SUFFIX = /^(\p{L}{3,})\d{2,}$/u;
 const variantCache = new Map<string, readonly string[]>();
 const MAX_CACHED_VARIANTS = 100_000;
 
+/**
+ * Lower-case ASCII letters with no letter three times in a row: most words of most mail, and none of
+ * them has another spelling. Checking the characters is much cheaper than a lookup in the large cache.
+ */
+function isPlainWord(norm: string): boolean {
+  let run = 0;
+  for (let i = 0; i < norm.length; i++) {
+    const code = norm.charCodeAt(i);
+    if (code < 97 || code > 122) return false;
+    run = i > 0 && code === norm.charCodeAt(i - 1) ? run + 1 : 1;
+    if (run === 3) return false;
+  }
+  return true;
+}
+
 /** The other spellings worth looking up for a lower-cased token. */
 export function spellingVariants(norm: string): readonly string[] {
+  if (isPlainWord(norm)) return NO_VARIANTS;
   let variants = variantCache.get(norm);
   if (variants === undefined) {
     variants = computeVariants(norm);

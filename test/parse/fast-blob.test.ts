@@ -17,6 +17,17 @@ describe('the Blob installed for postal-mime', () => {
     expect(bytes(await new Blob([blob, 'x']).arrayBuffer())).toEqual([...bytes(await blob.arrayBuffer()), 120]);
   });
 
+  it('holds the same bytes natively, for code that reads a Blob without arrayBuffer()', async () => {
+    // postal-mime's shape: each line of a part, then a newline string.
+    const lines = ['Dear parents,', 'the trip is on Friday.', 'Café at noon.'].map((line) => new TextEncoder().encode(line));
+    const blob = new Blob(lines.flatMap((line) => [line, '\n']));
+    const expected = 'Dear parents,\nthe trip is on Friday.\nCafé at noon.\n';
+    expect(new TextDecoder().decode(await blob.arrayBuffer())).toBe(expected);
+    expect(await new Response(blob.stream()).text()).toBe(expected);
+    expect(await new Response(blob).text()).toBe(expected);
+    expect(blob.size).toBe(new TextEncoder().encode(expected).length);
+  });
+
   it('gives the same bytes for a Blob over the in-memory limit', async () => {
     const big = new Uint8Array(2 * 1024 * 1024 + 3).map((_, i) => i % 251);
     const joined = new Uint8Array(await new Blob([big, 'x']).arrayBuffer());

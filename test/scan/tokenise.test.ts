@@ -25,6 +25,8 @@ describe('tokenise', () => {
     // The apostrophe-free spelling is added on the pattern side only, so `he'll` never matches `hell`.
     expect(spellingVariants("he'll")).not.toContain('hell');
     expect(spellingVariants('hello')).toEqual([]);
+    expect(spellingVariants('baaad')).toEqual(expect.arrayContaining(['bad', 'baad']));
+    expect(spellingVariants('café')).toEqual([]);
     expect(spellingVariants('2024')).toEqual([]);
   });
 
