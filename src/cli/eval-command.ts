@@ -1,5 +1,5 @@
 /** `kestrel eval DIR`: scan a labelled corpus and report detection quality. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KestrelConfig } from '../config/schema.js';
 import { createBaseline } from '../eval/baseline.js';
@@ -19,7 +19,25 @@ export interface EvalOptions {
   dir: string;
   json: boolean;
   strict: boolean;
+  /** Every `.eml` file under DIR is ordinary mail (label `none`): no manifest is read. */
+  benign?: boolean;
   jobs?: number;
+}
+
+/**
+ * A sample of a trust's own ordinary mail measures false alarms without anyone labelling it: each
+ * `.eml` file under `dir` (any depth) counts as labelled `none`.
+ */
+function benignManifest(dir: string): ManifestEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+  } catch (error) {
+    throw new UsageError(`cannot read ${dir}: ${(error as Error).message}`);
+  }
+  const files = names.filter((name) => name.endsWith('.eml')).sort();
+  if (files.length === 0) throw new UsageError(`no .eml files under ${dir}`);
+  return files.map((file) => ({ file, labels: ['none'] }));
 }
 
 function readManifest(dir: string): ManifestEntry[] {
@@ -63,7 +81,7 @@ async function evaluateBaseline(config: KestrelConfig, byPath: Map<string, Manif
 }
 
 export async function runEval(config: KestrelConfig, options: EvalOptions, io: CliIo = processIo()): Promise<number> {
-  const manifest = readManifest(options.dir);
+  const manifest = options.benign ? benignManifest(options.dir) : readManifest(options.dir);
   const byPath = new Map(manifest.map((entry) => [join(options.dir, entry.file), entry]));
   const results: LabelledResult[] = [];
   await scanPaths(config, [...byPath.keys()], { jobs: options.jobs, stdin: io.stdin, logTo: io.stderr }, (line) => {

@@ -52,6 +52,7 @@ Options:
       --json            eval, explain, lexicon diff: machine-readable output
       --against REF     lexicon diff: a git revision (or a folder of lexicons) to compare with
       --strict          eval: count also_ok labels as false flags
+      --benign          eval: no manifest; every .eml under DIR is ordinary mail (false alarms only)
       --by NAME         flags ack: who acknowledges (default: $USER)
       --failed          deliveries: only the copies that could not be delivered
       --role ROLE       users add, users set: monitor, dsl, dpo, ict_admin or auditor
@@ -94,6 +95,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         jobs: { type: 'string', short: 'j' },
         json: { type: 'boolean' },
         strict: { type: 'boolean' },
+        benign: { type: 'boolean' },
         against: { type: 'string' },
         by: { type: 'string' },
         failed: { type: 'boolean' },
@@ -131,10 +133,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await runScan(config, { paths: rest, format, failOnFlag: values['fail-on-flag'] ?? false, ...(jobs ? { jobs } : {}) }, io);
       }
       case 'eval': {
-        if (rest.length !== 1) throw new UsageError('eval needs one DIR holding manifest.jsonl');
+        if (rest.length !== 1) throw new UsageError(values.benign ? 'eval --benign needs one DIR of .eml files' : 'eval needs one DIR holding manifest.jsonl');
         return await runEval(
           loadConfig(values.config),
-          { dir: rest[0]!, json: values.json ?? false, strict: values.strict ?? false, ...(jobs ? { jobs } : {}) },
+          { dir: rest[0]!, json: values.json ?? false, strict: values.strict ?? false, benign: values.benign ?? false, ...(jobs ? { jobs } : {}) },
           io,
         );
       }

@@ -197,6 +197,27 @@ describe('kestrel eval DIR', () => {
     expect(io2.stdoutText()).toContain('  by category: profanity 1 (50.0%)');
   });
 
+  it('with --benign, reads no manifest and counts every .eml under DIR as ordinary mail', async () => {
+    const io = captureIo();
+    // DIR/eml holds one self-harm message and two ordinary ones; manifest.jsonl and kestrel.yaml are not mail.
+    expect(await main(['eval', '--config', join(dir, 'kestrel.yaml'), '--benign', '--json', '--jobs', '1', dir], io)).toBe(0);
+    const report = JSON.parse(io.stdoutText()) as EvalReport;
+    expect(report.messages).toBe(3);
+    expect(report.none).toMatchObject({ messages: 3, copiedToMonitor: 1 });
+    expect(report.none.byCategory).toContainEqual({ category: 'safety.self_harm', flagged: 1, rate: 1 / 3 });
+  });
+
+  it('refuses --benign on a folder without .eml files', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'kestrel-eval-empty-'));
+    try {
+      const io = captureIo();
+      expect(await main(['eval', '--benign', empty], io)).toBe(2);
+      expect(io.stderrText()).toContain(`no .eml files under ${empty}`);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a manifest line without labels with its file:line', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'kestrel-eval-bad-'));
     try {
