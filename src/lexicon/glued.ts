@@ -36,6 +36,8 @@ function literalSequences(items: readonly PatternItem[]): string[][] | null {
   for (const item of items) {
     let options: string[][];
     if (item.kind === 'gap') return null;
+    // The matcher checks the sentence end of a run-together hit as of any other.
+    if (item.kind === 'end') continue;
     if (item.kind === 'token') {
       const { spec } = item;
       // A stem stands for its plain form, which is the form run-together phrases use ("killmyself").

@@ -102,6 +102,8 @@ const MAX_CACHED_START_SPELLINGS = 200_000;
 export class PhraseMatcher {
   private readonly root = new State(0);
   private phraseCount = 0;
+  /** Phrases written with `<end>`: a hit counts only where the sentence ends. */
+  private readonly endsSentence: boolean[] = [];
   private stateCount = 1;
   private runStates = new Map<string, RunState>();
   private start: RunState | null = null;
@@ -123,7 +125,9 @@ export class PhraseMatcher {
     this.runStates = new Map();
     this.start = null;
     const id = this.phraseCount++;
-    for (const end of this.build(items, [this.root])) (end.accepts ??= []).push(id);
+    const atSentenceEnd = items.at(-1)?.kind === 'end';
+    this.endsSentence[id] = atSentenceEnd;
+    for (const end of this.build(atSentenceEnd ? items.slice(0, -1) : items, [this.root])) (end.accepts ??= []).push(id);
     return id;
   }
 
@@ -146,6 +150,8 @@ export class PhraseMatcher {
       } else if (item.kind === 'choice') {
         // An empty option ends where it started; other options each get their own states.
         current = [...new Set(item.options.flatMap((option) => this.build(option, current)))];
+      } else if (item.kind === 'end') {
+        throw new Error('<end> can only be the last step of a phrase (pattern.ts refuses it elsewhere)');
       } else {
         // A gap of up to `max` words: a chain of any-word steps, each of which may be the last.
         const ends = [...current];
@@ -205,6 +211,10 @@ export class PhraseMatcher {
    */
   match(tokens: readonly Token[]): PhraseHit[] {
     const hits: PhraseHit[] = [];
+    const accept = (phrase: number, first: number, last: number): void => {
+      if (this.endsSentence[phrase] && !endsSentenceAt(tokens, last)) return;
+      hits.push({ phrase, first, last });
+    };
     // One run per start token still in progress; a run dies when no phrase can continue.
     let runs: Array<{ state: RunState; first: number }> = [];
     for (let i = 0; i < tokens.length; i++) {
@@ -214,12 +224,12 @@ export class PhraseMatcher {
       const kept: typeof runs = [];
       const visit = (from: RunState, first: number) => {
         const state = this.advance(from, token);
-        if (state.accepts) for (const phrase of state.accepts) hits.push({ phrase, first, last: i });
+        if (state.accepts) for (const phrase of state.accepts) accept(phrase, first, i);
         if (state.live) kept.push({ state, first });
       };
       for (const run of runs) visit(run.state, run.first);
       visit(this.startState(), i);
-      if (!token.inLink && this.mayBeGlued(token)) this.matchGlued(token, i, hits);
+      if (!token.inLink && this.mayBeGlued(token)) this.matchGlued(token, i, accept);
       runs = kept;
     }
     return hits;
@@ -231,16 +241,23 @@ export class PhraseMatcher {
     return false;
   }
 
-  private matchGlued(token: Token, index: number, hits: PhraseHit[]): void {
+  private matchGlued(token: Token, index: number, accept: (phrase: number, first: number, last: number) => void): void {
     const direct = this.glued.get(token.norm);
     if (token.variants.length === 0) {
-      if (direct) for (const phrase of direct) hits.push({ phrase, first: index, last: index });
+      if (direct) for (const phrase of direct) accept(phrase, index, index);
       return;
     }
     const found = new Set(direct);
     for (const variant of token.variants) for (const id of this.glued.get(variant) ?? []) found.add(id);
-    for (const phrase of found) hits.push({ phrase, first: index, last: index });
+    for (const phrase of found) accept(phrase, index, index);
   }
+}
+
+/** The sentence ends after token `index`: the text, the sentence or the quoted block stops there. */
+function endsSentenceAt(tokens: readonly Token[], index: number): boolean {
+  const token = tokens[index]!;
+  const next = tokens[index + 1];
+  return next === undefined || next.sentence !== token.sentence || next.quoted !== token.quoted;
 }
 
 function pushAll(out: State[], states: readonly State[] | undefined): void {

@@ -10,6 +10,7 @@
  *   @name       any phrase of the named set (a `sets:` entry in any lexicon file)
  *   <class>     any word of a class the analyser marks: <name> (a person's name), <name's> (a
  *               name with a possessive 's), <number>
+ *   <end>       the sentence ends here (only as a term's last word): `i can't go on <end>`
  *
  * A pattern parses into a tree (tokens, choices, gaps) that the matcher compiles into a small
  * automaton; it is never expanded into every sequence it can match, so alternatives, gaps and sets
@@ -25,8 +26,15 @@ export type TokenSpec =
   | { kind: 'stem'; stem: string }
   | { kind: 'any' };
 
-/** One step of a pattern: a token, a choice between sub-sequences (possibly empty), or a gap of 0..max any words. */
-export type PatternItem = { kind: 'token'; spec: TokenSpec } | { kind: 'choice'; options: PatternItem[][] } | { kind: 'gap'; max: number };
+/**
+ * One step of a pattern: a token, a choice between sub-sequences (possibly empty), a gap of 0..max
+ * any words, or the end of the sentence (only ever a whole pattern's last step).
+ */
+export type PatternItem =
+  | { kind: 'token'; spec: TokenSpec }
+  | { kind: 'choice'; options: PatternItem[][] }
+  | { kind: 'gap'; max: number }
+  | { kind: 'end' };
 
 export class PatternError extends Error {}
 
@@ -36,6 +44,9 @@ export class PatternError extends Error {}
  */
 export const WORD_CLASSES = ['<name>', "<name's>", '<number>'] as const;
 export type WordClass = (typeof WORD_CLASSES)[number];
+
+/** Written as a term's last word: the match must end its sentence. */
+export const SENTENCE_END = '<end>';
 
 const MIN_PREFIX = 3;
 const MAX_GAP = 5;
@@ -61,6 +72,7 @@ const token = (spec: TokenSpec): PatternItem => ({ kind: 'token', spec });
 
 function parseAtom(atom: string, pattern: string): PatternItem[] {
   if (atom === '_') return [token({ kind: 'any' })];
+  if (atom === SENTENCE_END) return [{ kind: 'end' }];
   if (atom.startsWith('<')) {
     if (!WORD_CLASSES.includes(atom as WordClass)) {
       throw new PatternError(`"${atom}" in "${pattern}" is not a word class (${WORD_CLASSES.join(', ')})`);
@@ -187,6 +199,7 @@ function firstKinds(items: readonly PatternItem[]): { kinds: Set<TokenSpec['kind
       kinds.add('any');
       continue;
     }
+    if (item.kind === 'end') continue;
     let mayBeEmpty = false;
     for (const option of item.options) {
       const first = firstKinds(option);
@@ -209,12 +222,21 @@ function alwaysHasWord(items: readonly PatternItem[]): boolean {
   );
 }
 
+/** Is there a sentence end anywhere but as the last step of `items`? */
+function misplacedEnd(items: readonly PatternItem[], topLevel: boolean): boolean {
+  return items.some(
+    (item, index) =>
+      (item.kind === 'end' && !(topLevel && index === items.length - 1)) || (item.kind === 'choice' && item.options.some((option) => misplacedEnd(option, false))),
+  );
+}
+
 const NO_SETS: TermSets = new Map();
 
 /** Parse a lexicon term into its pattern tree. Throws PatternError. */
 export function parsePatternTree(pattern: string, sets: TermSets = NO_SETS): PatternItem[] {
   if (pattern.trim() === '') throw new PatternError('empty pattern');
   const items = parseSequence(pattern.trim(), { pattern, sets, open: new Set() });
+  if (misplacedEnd(items, true)) throw new PatternError(`"${pattern}" has ${SENTENCE_END} before its last word: it can only end a term, outside braces and sets`);
   if (!alwaysHasWord(items)) throw new PatternError(`"${pattern}" can match a run of any words or nothing: anchor every alternative with a word`);
   if (firstKinds(items).kinds.has('any') || firstKinds(reversed(items)).kinds.has('any')) {
     throw new PatternError(`"${pattern}" starts or ends with a gap: gaps belong between words`);
@@ -227,6 +249,7 @@ function expandItems(items: readonly PatternItem[], pattern: string): TokenSpec[
   for (const item of items) {
     let options: TokenSpec[][];
     if (item.kind === 'token') options = [[item.spec]];
+    else if (item.kind === 'end') options = [[{ kind: 'word', words: [SENTENCE_END] }]];
     else if (item.kind === 'gap') options = Array.from({ length: item.max + 1 }, (_, k) => Array.from({ length: k }, () => ({ kind: 'any' as const })));
     else options = item.options.flatMap((option) => expandItems(option, pattern));
     if (sequences.length * options.length > MAX_EXPANSIONS) throw new PatternError(`"${pattern}" stands for more than ${MAX_EXPANSIONS} phrases`);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { evaluateRules } from '../../src/lexicon/engine.js';
+import { analyseField } from '../../src/scan/analyse.js';
 import { compileYaml, hitsIn, lexiconFile, testRule as rule } from '../helpers/lexicon.js';
 
 
@@ -163,5 +165,33 @@ describe('sentence: true', () => {
     });
     expect(hitsIn(lexicon, 'i hope you die')).toHaveLength(1);
     expect(hitsIn(lexicon, 'i hope you are well. die hard is on tonight')).toHaveLength(0);
+  });
+});
+
+describe('<end>', () => {
+  const lexicon = compileYaml({
+    'e.yaml': lexiconFile(rule('e.end', '    terms: ["{i can\'t|cannot} go on <end>", "keep them out <end>"]')),
+  });
+  const count = (text: string, quoted: Array<{ start: number; end: number }> = []) =>
+    evaluateRules(lexicon, [analyseField({ field: 'body', text, quoted })]).length;
+
+  it('matches a phrase only where its sentence ends', () => {
+    expect(count("I can't go on.")).toBe(1);
+    expect(count("honestly i can't go on like this")).toBe(0);
+    expect(count("I can't go on the trip on Friday.")).toBe(0);
+    expect(count("i can't go on!! nobody listens")).toBe(1);
+    expect(count('They said keep them out. We disagree.')).toBe(1);
+    expect(count('Keep them out of the rain.')).toBe(0);
+  });
+
+  it('counts the end of the text and the start of quoted history as sentence ends', () => {
+    expect(count("i can't go on")).toBe(1);
+    const text = "i can't go on\n> shall we go on the trip";
+    expect(count(text, [{ start: text.indexOf('>'), end: text.length }])).toBe(1);
+  });
+
+  it('checks a run-together spelling the same way', () => {
+    expect(count('keepthemout')).toBe(1);
+    expect(count('keepthemout of my room')).toBe(0);
   });
 });

@@ -25,8 +25,21 @@ describe('parsePattern', () => {
     expect(parsePattern('ＫＩＬＬ')[0]).toEqual([{ kind: 'word', words: ['kill'] }]);
   });
 
+  it('lists a sentence end as the last step of its phrases', () => {
+    expect(parsePattern("{can't|cannot} go on <end>")[0]).toEqual([
+      { kind: 'word', words: ["can't", 'cant'] },
+      { kind: 'word', words: ['go'] },
+      { kind: 'word', words: ['on'] },
+      { kind: 'word', words: ['<end>'] },
+    ]);
+  });
+
   it.each([
     ['fu*', /too short/],
+    ['<end> go on', /before its last word/],
+    ['{go on <end>|give up}', /before its last word/],
+    ['go on ..2 <end>', /ends with a gap/],
+    ['<end>', /any words/],
     ['{a|b', /unbalanced/],
     ['a}', /unbalanced/],
     ['kill ..2', /gap/],
