@@ -184,6 +184,22 @@ describe('parseMail: bodies', () => {
     expect(mail.problems).toEqual([]);
   });
 
+  it('decodes the curly quotes, dashes and euro sign of windows-1252 in bodies, subjects and attachments', async () => {
+    // Outlook's bytes, labelled both ways mail clients label them: the standard reads both as windows-1252.
+    for (const charset of ['windows-1252', 'iso-8859-1']) {
+      const message = multipartMixed(
+        [`Content-Type: text/plain; charset=${charset}`, '', '\x93Don\x92t tell\x94 \x96 \x805'],
+        [`Content-Type: text/plain; charset=${charset}; name="note.txt"`, 'Content-Disposition: attachment; filename="note.txt"', '', 'it\x92s ours'],
+      )
+        .toString('latin1')
+        .replace('Subject: with attachments', `Subject: =?${charset}?Q?Year_7=92s_trip?=`);
+      const mail = await parseMail(raw(message), LIMITS);
+      expect(field(mail, 'body').text).toBe('\u201cDon\u2019t tell\u201d \u2013 \u20ac5\n');
+      expect(mail.subject).toBe('Year 7\u2019s trip');
+      expect(field(mail, 'attachment:0').text).toBe('it\u2019s ours\n');
+    }
+  });
+
   it('records an unknown body charset (postal-mime falls back to windows-1252)', async () => {
     const mail = await parseMail(
       raw(crlf(...HEADERS, 'Content-Type: text/plain; charset=x-klingon', '', 'caf\xe9')),

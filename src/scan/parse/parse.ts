@@ -9,9 +9,12 @@ import { htmlToText } from './html-to-text.js';
 import { inspectAttachment } from './risk.js';
 import { scanMime, type MimeScan, type ScannedPart } from './mime-scan.js';
 import { clipRanges, findQuotedRanges, mergeRanges, shiftRanges, type TextRange } from './quotes.js';
+import { installWindows1252Decoder } from './windows-1252.js';
 
-// Every thread that parses mail gets the faster Blob postal-mime needs (fast-blob.ts says why).
+// Every thread that parses mail gets the faster Blob postal-mime needs (fast-blob.ts says why), and
+// a windows-1252 decoder that decodes curly quotes on the Node versions that do not (windows-1252.ts).
 installFastBlob();
+installWindows1252Decoder();
 
 export interface ParseLimits {
   /** Longest text field kept for scanning, in UTF-16 code units. */
