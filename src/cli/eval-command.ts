@@ -13,6 +13,7 @@ interface ManifestEntry {
   file: string;
   labels: string[];
   also_ok?: string[];
+  source?: string;
 }
 
 export interface EvalOptions {
@@ -60,7 +61,8 @@ function readManifest(dir: string): ManifestEntry[] {
     if (typeof e.file !== 'string' || !Array.isArray(e.labels) || e.labels.length === 0) {
       throw new UsageError(`${file}:${i + 1}: needs "file" (string) and "labels" (non-empty list)`);
     }
-    return [{ file: e.file, labels: e.labels, also_ok: e.also_ok ?? [] }];
+    if (e.source !== undefined && typeof e.source !== 'string') throw new UsageError(`${file}:${i + 1}: "source" must be a string`);
+    return [{ file: e.file, labels: e.labels, also_ok: e.also_ok ?? [], ...(e.source === undefined ? {} : { source: e.source }) }];
   });
 }
 
@@ -92,6 +94,7 @@ export async function runEval(config: KestrelConfig, options: EvalOptions, io: C
       alsoOk: entry.also_ok ?? [],
       predicted: scanned ? line.categories : null,
       routes: scanned ? line.routes : [],
+      ...(entry.source === undefined ? {} : { source: entry.source }),
     });
   });
   const report = evaluate(results, { strict: options.strict, monitorRoute: 'monitor' });

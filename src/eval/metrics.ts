@@ -11,6 +11,8 @@ export interface LabelledResult {
   predicted: string[] | null;
   /** Routes the findings triggered. */
   routes: string[];
+  /** Where the message came from (a manifest's `source`), for the per-source table. */
+  source?: string;
 }
 
 export interface CategoryScore {
@@ -44,6 +46,22 @@ export interface EvalReport {
     /** Per category and per family (`safety`), the messages labelled none it flagged, most first. */
     byCategory: NoneFlags[];
   };
+  /** Per manifest `source`, most missed first; empty when the manifest names no sources. */
+  sources: SourceScore[];
+}
+
+/**
+ * One source of a corpus: of its labelled messages, how many Kestrel caught (a category of the
+ * family of one of the labels, as the family figures count); of its `none` messages, how many it
+ * flagged wrongly. Messages that could not be scanned are left out.
+ */
+export interface SourceScore {
+  source: string;
+  labelled: number;
+  caught: number;
+  recall: number | null;
+  none: number;
+  falseFlags: number;
 }
 
 export interface NoneFlags {
@@ -106,6 +124,12 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
   let noneFlagged = 0;
   let noneCopied = 0;
   const noneByCategory = new Map<string, number>();
+  const sources = new Map<string, SourceScore>();
+  const sourceOf = (name: string): SourceScore => {
+    let score = sources.get(name);
+    if (!score) sources.set(name, (score = { source: name, labelled: 0, caught: 0, recall: null, none: 0, falseFlags: 0 }));
+    return score;
+  };
   for (const result of results) {
     const gold = result.labels.filter((l) => l !== 'none');
     if (result.predicted === null) {
@@ -116,6 +140,12 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
     categories.add(gold, alsoOk, result.predicted);
     const unique = (names: readonly string[]) => [...new Set(names.map(family))];
     families.add(unique(gold), unique(alsoOk), unique(result.predicted));
+    const source = result.source === undefined ? undefined : sourceOf(result.source);
+    if (source && gold.length > 0) {
+      source.labelled++;
+      const predictedFamilies = unique(result.predicted);
+      if (gold.some((label) => predictedFamilies.includes(family(label)))) source.caught++;
+    }
     if (gold.length === 0) {
       noneMessages++;
       // As for the categories, a finding the labels allow (also_ok) is not a false flag unless strict.
@@ -123,6 +153,10 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
       const falseFlag = wrong.length > 0;
       for (const name of new Set([...wrong, ...wrong.map(family)])) noneByCategory.set(name, (noneByCategory.get(name) ?? 0) + 1);
       if (falseFlag) noneFlagged++;
+      if (source) {
+        source.none++;
+        if (falseFlag) source.falseFlags++;
+      }
       if (falseFlag && result.routes.includes(options.monitorRoute)) noneCopied++;
     }
   }
@@ -141,6 +175,9 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
         .map(([category, flagged]) => ({ category, flagged, rate: flagged / noneMessages }))
         .sort((a, b) => b.flagged - a.flagged || a.category.localeCompare(b.category)),
     },
+    sources: [...sources.values()]
+      .map((score) => ({ ...score, recall: score.labelled ? score.caught / score.labelled : null }))
+      .sort((a, b) => b.labelled - b.caught - (a.labelled - a.caught) || b.falseFlags - a.falseFlags || a.source.localeCompare(b.source)),
   };
 }
 
@@ -164,6 +201,19 @@ export function renderComparison(kestrel: EvalReport, baseline: EvalReport): str
   ].join('\n');
 }
 
+/** Where the misses and false flags are, source by source (the corpus manifest's `source`). */
+function renderSources(sources: readonly SourceScore[]): string {
+  const width = Math.max(34, ...sources.map((s) => s.source.length));
+  const count = (n: number, pad: number) => String(n).padStart(pad);
+  return [
+    `${'source'.padEnd(width)} labelled  caught  missed  recall     none  false flags`,
+    ...sources.map(
+      (s) =>
+        `${s.source.padEnd(width)} ${count(s.labelled, 8)} ${count(s.caught, 7)} ${count(s.labelled - s.caught, 7)}  ${percent(s.recall)}  ${count(s.none, 7)}  ${count(s.falseFlags, 11)}`,
+    ),
+  ].join('\n');
+}
+
 export function renderReport(report: EvalReport): string {
   const header = `${'category'.padEnd(34)} ${'support'.padStart(7)} ${'TP'.padStart(5)} ${'FP'.padStart(5)} ${'FN'.padStart(5)}  precision  recall      F1`;
   const line = (s: CategoryScore): string =>
@@ -180,5 +230,6 @@ export function renderReport(report: EvalReport): string {
     '',
     `messages labelled none: ${none.messages}; flagged ${none.flagged} (false-flag rate ${percent(none.falseFlagRate).trim()}); copied to the monitor ${none.copiedToMonitor} (${percent(none.falseCopyRate).trim()})`,
     ...(none.byCategory.length ? [`  by category: ${none.byCategory.map((c) => `${c.category} ${c.flagged} (${percent(c.rate).trim()})`).join(', ')}`] : []),
+    ...(report.sources.length ? ['', renderSources(report.sources)] : []),
   ].join('\n');
 }

@@ -126,6 +126,36 @@ describe('evaluate', () => {
     expect(lenient.families.map((f) => f.category)).toEqual(['personal_data', 'profanity', 'safety']);
   });
 
+  it('gives recall and false flags per source, most missed first, a family catch counting as caught', () => {
+    const sourced = (source: string, labels: string[], predicted: string[] | null, alsoOk: string[] = []): LabelledResult => ({
+      ...result(labels, predicted, [], alsoOk),
+      source,
+    });
+    const report = evaluate(
+      [
+        sourced('tweets', ['safety.self_harm'], ['safety.violence']), // caught: the same family
+        sourced('tweets', ['safety.hate'], []), // missed
+        sourced('tweets', ['safety.hate', 'profanity'], ['profanity']), // caught through profanity
+        sourced('tweets', ['none'], ['safety.bullying']), // false flag
+        sourced('forum', ['safety.hate'], []), // missed
+        sourced('forum', ['safety.hate'], []), // missed
+        sourced('forum', ['none'], ['profanity'], ['profanity']), // allowed by also_ok
+        sourced('forum', ['safety.hate'], null), // not scanned: left out
+        result(['safety.hate'], []), // no source: in the totals only
+      ],
+      { strict: false, monitorRoute: 'monitor' },
+    );
+    expect(report.sources).toEqual([
+      { source: 'forum', labelled: 2, caught: 0, recall: 0, none: 1, falseFlags: 0 },
+      { source: 'tweets', labelled: 3, caught: 2, recall: 2 / 3, none: 1, falseFlags: 1 },
+    ]);
+    const text = renderReport(report);
+    expect(text).toMatch(/^source\s+labelled\s+caught\s+missed\s+recall\s+none\s+false flags$/m);
+    expect(text).toMatch(/^forum\s+2\s+0\s+2\s+0\.0%\s+1\s+0$/m);
+    expect(text).toMatch(/^tweets\s+3\s+2\s+1\s+66\.7%\s+1\s+1$/m);
+    expect(renderReport(lenient)).not.toContain('false flags');
+  });
+
   it('has no rates when there is nothing to divide by', () => {
     const empty = evaluate([], { strict: false, monitorRoute: 'monitor' });
     expect(empty).toEqual({
@@ -134,6 +164,7 @@ describe('evaluate', () => {
       categories: [],
       families: [],
       none: { messages: 0, flagged: 0, falseFlagRate: null, copiedToMonitor: 0, falseCopyRate: null, byCategory: [] },
+      sources: [],
     });
     expect(renderReport(empty)).toContain('messages labelled none: 0; flagged 0 (false-flag rate -); copied to the monitor 0 (-)');
   });
@@ -152,10 +183,10 @@ describe('kestrel eval DIR', () => {
     writeFileSync(join(dir, 'eml', '3.eml'), eml('trip', 'Please bring a packed lunch for the trip on Friday.'));
     // eml/4.eml is listed but never written: it cannot be scanned.
     const manifest = [
-      { file: 'eml/1.eml', labels: ['safety.self_harm'] },
-      { file: 'eml/2.eml', labels: ['none'], also_ok: ['profanity'] },
-      { file: 'eml/3.eml', labels: ['none'] },
-      { file: 'eml/4.eml', labels: ['safety.violence'] },
+      { file: 'eml/1.eml', labels: ['safety.self_harm'], source: 'pupil chat' },
+      { file: 'eml/2.eml', labels: ['none'], also_ok: ['profanity'], source: 'pupil chat' },
+      { file: 'eml/3.eml', labels: ['none'], source: 'staff notices' },
+      { file: 'eml/4.eml', labels: ['safety.violence'], source: 'staff notices' },
     ];
     writeFileSync(join(dir, 'manifest.jsonl'), `${manifest.map((m) => JSON.stringify(m)).join('\n')}\n`);
     // Logs go to fd 2 whatever main's io says; keep the expected "message not scanned" warning out of the test output.
@@ -181,6 +212,9 @@ describe('kestrel eval DIR', () => {
     expect(out).toContain('messages labelled none: 2; flagged 0 (false-flag rate 0.0%); copied to the monitor 0 (0.0%)');
     // Kestrel beside the word-list baseline: 2.eml's "shit" is the baseline's false flag too, allowed by also_ok.
     expect(out).toMatch(/^kestrel\s+100\.0%\s+100\.0%\s+-\s+-\s+0\.0%\s+0\.0%$/m);
+    // Per manifest source; 4.eml could not be scanned, so staff notices has no labelled message to score.
+    expect(out).toMatch(/^pupil chat\s+1\s+1\s+0\s+100\.0%\s+1\s+0$/m);
+    expect(out).toMatch(/^staff notices\s+0\s+0\s+0\s+-\s+1\s+0$/m);
   });
 
   it('counts also_ok findings as false flags with --strict, and gives the report as JSON with --json', async () => {
@@ -215,6 +249,18 @@ describe('kestrel eval DIR', () => {
       expect(io.stderrText()).toContain(`no .eml files under ${empty}`);
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a manifest line whose source is not a string, with its file:line', async () => {
+    const bad = mkdtempSync(join(tmpdir(), 'kestrel-eval-bad-'));
+    try {
+      writeFileSync(join(bad, 'manifest.jsonl'), '{"file": "a.eml", "labels": ["none"], "source": 7}\n');
+      const io = captureIo();
+      expect(await main(['eval', bad], io)).toBe(2);
+      expect(io.stderrText()).toContain(`${join(bad, 'manifest.jsonl')}:1: "source" must be a string`);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
     }
   });
 
