@@ -20,6 +20,8 @@ export interface TermGroupRef {
   side: Side;
   /** Only within the match's own sentence. */
   sameSentence: boolean;
+  /** Only within the match's own paragraph (context entries). */
+  sameParagraph: boolean;
 }
 
 export interface CompiledRule {
@@ -235,6 +237,8 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
           within: entry.within,
           side: entry.side,
           sameSentence: entry.sentence,
+          // A lesson or story word in another paragraph of a long mail says nothing about this one.
+          sameParagraph: key === 'context',
         }));
       const requires = refs(rule.requires, 'requires');
       const except = refs(rule.except, 'except');

@@ -12,6 +12,8 @@ export interface TokenSpan {
   last: number;
   /** Sentence of the first token, within its field. */
   sentence: number;
+  /** Paragraph of the first token, within its field. */
+  paragraph: number;
 }
 
 export interface RuleHit {
@@ -43,6 +45,7 @@ function nearest(anchor: TokenSpan, candidates: readonly TokenSpan[], ref: TermG
   let bestGap = Infinity;
   for (const candidate of candidates) {
     if (ref.sameSentence && candidate.sentence !== anchor.sentence) continue;
+    if (ref.sameParagraph && candidate.paragraph !== anchor.paragraph) continue;
     const g = gap(anchor, candidate, ref.side);
     if (g <= ref.within && g < bestGap) {
       best = candidate;
@@ -140,7 +143,8 @@ export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedFi
     for (const hit of lexicon.matcher.match(field.tokens)) {
       let list = phraseHits.get(hit.phrase);
       if (!list) phraseHits.set(hit.phrase, (list = []));
-      list.push({ field: index, first: hit.first, last: hit.last, sentence: field.tokens[hit.first]!.sentence });
+      const token = field.tokens[hit.first]!;
+      list.push({ field: index, first: hit.first, last: hit.last, sentence: token.sentence, paragraph: token.paragraph });
     }
   });
   const collect = (group: number): TokenSpan[] => lexicon.groupPhrases[group]!.flatMap((phrase) => phraseHits.get(phrase) ?? []);

@@ -21,6 +21,8 @@ const EDGE_SYMBOLS_START = /^[*!|+]+/;
 const EDGE_SYMBOLS_END = /[@$*!|+€₩]+$/;
 /** A gap that ends a sentence: end punctuation followed by white space, or a blank line. (`f.u.c.k` is no sentence end.) */
 const SENTENCE_END = /[.!?;:]["')\]]*\s|\n\n/;
+/** normalise() writes a blank line, whatever it held, as `\n\n`. */
+const PARAGRAPH_END = '\n\n';
 const HAS_LETTER_OR_DIGIT = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
 const ELONGATED = /(.)\1\1/u;
 const NO_VARIANTS: readonly string[] = Object.freeze([]);
@@ -142,6 +144,7 @@ function computeVariants(norm: string): readonly string[] {
 export function tokenise(text: string): Token[] {
   const tokens: Token[] = [];
   let sentence = 0;
+  let paragraph = 0;
   let previousEnd = 0;
 
   for (const match of text.matchAll(TOKEN_PATTERN)) {
@@ -169,11 +172,12 @@ export function tokenise(text: string): Token[] {
     if (previousEnd > 0) {
       const gap = text.slice(previousEnd, start);
       if (SENTENCE_END.test(gap) || (EXCLAMATION_RUN.test(gap) && UPPER_START.test(raw))) sentence++;
+      if (gap.includes(PARAGRAPH_END)) paragraph++;
     }
     previousEnd = end;
 
     const norm = raw.toLowerCase();
-    tokens.push({ norm, variants: spellingVariants(norm), start, end, sentence, quoted: false, inLink: isInLink(text, start, end) });
+    tokens.push({ norm, variants: spellingVariants(norm), start, end, sentence, paragraph, quoted: false, inLink: isInLink(text, start, end) });
   }
 }
 
@@ -259,7 +263,7 @@ function joinSpelledOutWords(text: string, tokens: Token[]): Token[] {
       const norm = spell(emitFrom, emitTo);
       const variants = [...new Set([...spellingVariants(norm), spell(coreFrom, coreTo), spell(i, j)])].filter((v) => v !== norm);
       const first = tokens[emitFrom]!;
-      result.push({ norm, variants, start: first.start, end: tokens[emitTo]!.end, sentence: first.sentence, quoted: first.quoted, inLink: false });
+      result.push({ norm, variants, start: first.start, end: tokens[emitTo]!.end, sentence: first.sentence, paragraph: first.paragraph, quoted: first.quoted, inLink: false });
       for (let k = emitTo + 1; k <= j; k++) result.push(tokens[k]!);
       i = j + 1;
     } else {

@@ -124,6 +124,8 @@ export interface Token {
   end: number;
   /** Index of the sentence the token belongs to, counted within its field. */
   sentence: number;
+  /** Index of the paragraph (text between blank lines) the token belongs to, counted within its field. */
+  paragraph: number;
   quoted: boolean;
   /** Part of a web or mail address (`dropdead.nu`, `www.x.com`): run-together phrases are not looked up in it. */
   inLink: boolean;

@@ -168,6 +168,36 @@ describe('sentence: true', () => {
   });
 });
 
+describe('context across paragraphs', () => {
+  it('applies context only within the match paragraph, while requirements and exceptions still reach across', () => {
+    const lexicon = compileYaml({
+      'p.yaml': lexiconFile(
+        rule(
+          'p.ctx',
+          `    terms: ["want to die"]
+    requires:
+      - terms: ["i"]
+        within: 12
+        side: before
+    except:
+      - terms: ["jk"]
+        within: 8
+        side: after
+    context:
+      - terms: ["lesson", "juliet"]
+        within: 12
+        score: -0.7`,
+        ),
+      ),
+    });
+    const score = (text: string) => hitsIn(lexicon, text).map((h) => h.score);
+    expect(score('In the lesson Juliet says I want to die')).toEqual([expect.closeTo(0.3, 5)]);
+    expect(score('Our English lesson was fine.\n\nI want to die')).toEqual([1]);
+    expect(score('I\n\nwant to die')).toEqual([1]);
+    expect(score('I want to die\n\njk')).toEqual([]);
+  });
+});
+
 describe('<end>', () => {
   const lexicon = compileYaml({
     'e.yaml': lexiconFile(rule('e.end', '    terms: ["{i can\'t|cannot} go on <end>", "keep them out <end>"]')),

@@ -24,7 +24,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const tok = (norm: string, variants: string[] = [], sentence = 0, quoted = false): Token => ({ norm, variants, start: 0, end: 0, sentence, quoted, inLink: false });
+const tok = (norm: string, variants: string[] = [], sentence = 0, quoted = false): Token => ({ norm, variants, start: 0, end: 0, sentence, paragraph: 0, quoted, inLink: false });
 const plain = (...words: string[]): Token[] => words.map((w) => tok(w));
 
 function spellings(token: Token): string[] {

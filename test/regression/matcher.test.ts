@@ -9,7 +9,7 @@ import { hitsIn } from '../helpers/lexicon.js';
 import { lexiconOf, rule } from './support.js';
 
 /** Tokens as the tokeniser would give them, but without variants: isolates the matcher. */
-const plain = (...words: string[]): Token[] => words.map((norm, i) => ({ norm, variants: [], start: i, end: i + 1, sentence: 0, quoted: false, inLink: false }));
+const plain = (...words: string[]): Token[] => words.map((norm, i) => ({ norm, variants: [], start: i, end: i + 1, sentence: 0, paragraph: 0, quoted: false, inLink: false }));
 
 describe('review: matcher', () => {
   const lexicon = lexiconOf(

@@ -14,6 +14,9 @@ describe('tokenise', () => {
   it('numbers sentences at end punctuation and blank lines, not inside spelled-out words', () => {
     const tokens = tokenise('I am fine. Really!\n\nNew para f.u.c.k this');
     expect(tokens.map((t) => t.sentence)).toEqual([0, 0, 0, 1, 2, 2, 2, 2]);
+    // Paragraphs end only at blank lines; the spelled-out word is one token.
+    expect(tokens.map((t) => t.paragraph)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+    expect(tokenise('one\ntwo\n\nthree f.u.c.k').map((t) => t.paragraph)).toEqual([0, 0, 1, 1]);
   });
 
   it('offers leetspeak, elongation and apostrophe-free spellings as variants', () => {
