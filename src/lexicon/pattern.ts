@@ -9,7 +9,7 @@
  *   {a|b c|}    one of the alternatives; each may be several words or empty (optional)
  *   @name       any phrase of the named set (a `sets:` entry in any lexicon file)
  *   <class>     any word of a class the analyser marks: <name> (a person's name), <name's> (a
- *               name with a possessive 's), <number>
+ *               name with a possessive 's), <number>, <in-quotes> (a word inside quotation marks)
  *   <end>       the sentence ends here (only as a term's last word): `i can't go on <end>`
  *
  * A pattern parses into a tree (tokens, choices, gaps) that the matcher compiles into a small
@@ -42,7 +42,7 @@ export class PatternError extends Error {}
  * Word classes the analyser adds to a token's spellings (src/scan/word-classes.ts). The angle
  * brackets cannot occur in a token cut from text, so a class never matches a written word.
  */
-export const WORD_CLASSES = ['<name>', "<name's>", '<number>'] as const;
+export const WORD_CLASSES = ['<name>', "<name's>", '<number>', '<in-quotes>'] as const;
 export type WordClass = (typeof WORD_CLASSES)[number];
 
 /** Written as a term's last word: the match must end its sentence. */

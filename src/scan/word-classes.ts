@@ -1,5 +1,5 @@
 /**
- * Word classes that lexicon phrases can name (`<name>`, `<name's>`, `<number>`): added to a token's spellings so
+ * Word classes that lexicon phrases can name (`<name>`, `<name's>`, `<number>`, `<in-quotes>`): added to a token's spellings so
  * the matcher needs nothing new. A rule about personal data needs to know that a sentence is about
  * an identifiable person ("Isla Morgan is on a child protection plan"), which a word list cannot say.
  *
@@ -52,8 +52,51 @@ function bareWord(norm: string): string {
   return norm.replace(POSSESSIVE, '');
 }
 
-/** Mark number tokens and person-name tokens of one field. `text` is the field's original text. */
+/**
+ * Quotation marks and paragraph breaks. Curly and angle quotes say which way they face; straight
+ * ones pair up in order. A quotation never runs past a blank line, and one longer than
+ * MAX_QUOTATION is taken for a stray mark, so an unpaired `"` cannot put a whole mail in quotes.
+ */
+const QUOTE_OR_BREAK = /["“”«»]|\n[ \t\r]*\n/g;
+const OPENING = new Set(['“', '«']);
+const CLOSING = new Set(['”', '»']);
+const MAX_QUOTATION = 400;
+
+/** [start, end) offsets of the text inside each quotation. */
+function quotations(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  let open: { mark: string; at: number } | null = null;
+  for (const match of text.matchAll(QUOTE_OR_BREAK)) {
+    const mark = match[0];
+    const at = match.index;
+    const closes = open !== null && (mark === '"' ? open.mark === '"' : CLOSING.has(mark) && OPENING.has(open.mark));
+    if (open !== null && closes) {
+      if (at - open.at <= MAX_QUOTATION) spans.push([open.at + 1, at]);
+      open = null;
+    } else if (mark === '"' || OPENING.has(mark)) {
+      open = { mark, at };
+    } else {
+      // A blank line or a closing mark with nothing open.
+      open = null;
+    }
+  }
+  return spans;
+}
+
+function markQuotations(tokens: Token[], text: string): void {
+  if (!/["“«]/.test(text)) return;
+  let span = 0;
+  const spans = quotations(text);
+  for (const token of tokens) {
+    while (span < spans.length && spans[span]![1] <= token.start) span++;
+    const current = spans[span];
+    if (current !== undefined && current[0] <= token.start) withClass(token, '<in-quotes>');
+  }
+}
+
+/** Mark number tokens, person-name tokens and words inside quotation marks of one field. `text` is the field's original text. */
 export function markWordClasses(tokens: Token[], text: string): void {
+  markQuotations(tokens, text);
   const capitalised = tokens.map((t) => startsUpperCase(text.charCodeAt(t.start)) && CAPITALISED.test(text.slice(t.start, t.end).replace(POSSESSIVE, '')));
   const tags = tokens.map((t, i) => (capitalised[i] ? tagOf(bareWord(t.norm)) : undefined));
   for (let i = 0; i < tokens.length; i++) {

@@ -88,3 +88,21 @@ describe('shipped lexicons flag plain harm', () => {
     expect(await categoriesOf(text)).toContain(category);
   });
 });
+
+// Plain words that page a human, and the same words inside quotation marks: still copied, never paged.
+const URGENT_UNLESS_QUOTED: Array<[string, string]> = [
+  ['I am going to kill myself tonight.', 'My friend texted me "I am going to kill myself tonight" and I do not know what to do.'],
+  ["I'm going to stab you after school.", 'The song goes “I\'m going to stab you after school”, which is grim.'],
+  ['There is a bomb in the school and it will go off at 2.', 'The film opens with «There is a bomb in the school and it will go off at 2» on screen.'],
+];
+
+describe('shipped lexicons page a human for urgent words, but not for the same words in quotation marks', () => {
+  it.each(URGENT_UNLESS_QUOTED)('%s', async (plain, quoted) => {
+    const scan = async (body: string) => scanner.scan(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: Message\r\n\r\n${body}\r\n`));
+    const direct = await scan(plain);
+    expect([direct.severity, direct.urgent]).toEqual(['urgent', true]);
+    const reported = await scan(quoted);
+    expect(reported.categories.filter((c) => c.startsWith('safety.'))).not.toEqual([]);
+    expect([reported.severity, reported.urgent]).toEqual(['severe', false]);
+  });
+});

@@ -21,6 +21,19 @@ describe('word classes', () => {
     expect(classed('ISLA MORGAN', '<name>')).toEqual([]);
   });
 
+  it('marks words inside paired quotation marks, straight, curly or angled', () => {
+    expect(classed('She texted me "I want to die" last night', '<in-quotes>')).toEqual(['I', 'want', 'to', 'die']);
+    expect(classed('He wrote “kill them all” and «go home» twice', '<in-quotes>')).toEqual(['kill', 'them', 'all', 'go', 'home']);
+    expect(classed('"one" and then "two"', '<in-quotes>')).toEqual(['one', 'two']);
+  });
+
+  it('never runs a quotation past a blank line or a long way, nor from a stray mark', () => {
+    // An unpaired mark before a blank line opens nothing beyond it.
+    expect(classed('The 12" pizza was cold.\n\nI want to die, honestly. "Fine".', '<in-quotes>')).toEqual(['Fine']);
+    expect(classed(`"${'word '.repeat(100)}" and after`, '<in-quotes>')).toEqual([]);
+    expect(classed('I said ” nothing “ at all', '<in-quotes>')).toEqual([]);
+  });
+
   it('marks numbers', () => {
     expect(classed('Room 14 at 9 then B12', '<number>')).toEqual(['14', '9']);
   });
