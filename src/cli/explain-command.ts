@@ -65,6 +65,7 @@ function explainTrace(trace: RuleTrace, message: AnalysedMessage, countedWith: R
           const change = [entry.score ? `score ${entry.score > 0 ? '+' : ''}${entry.score}` : '', entry.severity ? `severity ${entry.severity}` : ''].filter(Boolean).join(', ');
           return `      context[${c.index}] ${quoteSpan(message, c.span)}: ${change}`;
         }),
+        ...(trace.inQuotes ? [`      inside quotation marks: ${hit.severity} instead of urgent (in_quotes)`] : []),
       ];
     }
     case 'missing requirement':

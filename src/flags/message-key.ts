@@ -22,6 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { splitEntity } from '../scan/parse/mime-header.js';
+import { NativeTextDecoder } from '../scan/parse/windows-1252.js';
 
 const KEYED_HEADERS = ['message-id', 'date', 'from', 'to', 'cc', 'subject'] as const;
 const ADDRESS_HEADERS = new Set(['from', 'to', 'cc']);
@@ -57,7 +58,9 @@ function decodeEncodedWords(value: string): string {
       try {
         const bytes = encoding.toUpperCase() === 'B' ? Buffer.from(text, 'base64') : qBytes(text);
         // RFC 2231 allows a language after the charset: `utf-8*en`.
-        return new TextDecoder(charset.replace(/\*.*$/, '')).decode(bytes);
+        // The native decoder, not the windows-1252 fix parse.ts installs: keys must not depend on
+        // whether that fix was loaded when the key was made (see windows-1252.ts).
+        return new NativeTextDecoder(charset.replace(/\*.*$/, '')).decode(bytes);
       } catch {
         return word;
       }

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isRuleDisabled } from '../config/schema.js';
 import { parseYaml, validate, SourceError, type YamlSource } from '../config/yaml-source.js';
-import type { Severity } from '../scan/types.js';
+import { severityRank, type Severity } from '../scan/types.js';
 import { gluedSpellings } from './glued.js';
 import { PhraseMatcher } from './matcher.js';
 import { parsePatternTree, PatternError, type TermSets } from './pattern.js';
@@ -46,6 +46,12 @@ export interface CompiledRule {
   context: Array<TermGroupRef & { score: number; severity?: Severity; as?: string }>;
   /** Severity when the matched words are in quoted history (config `contextSeverity.quoted`). */
   quotedSeverity?: Severity;
+  /**
+   * What an urgent hit whose matched words all sit inside quotation marks becomes (config
+   * `contextSeverity.in_quotes`, default severe): a lyric, a book's line or a text someone was
+   * sent still reaches the monitor, but pages no one.
+   */
+  inQuotesSeverity: Severity;
   mustMatch: string[];
   mustNotMatch: string[];
   /** `file:line` of the rule, for messages to lexicon authors. */
@@ -237,15 +243,17 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
           within: entry.within,
           side: entry.side,
           sameSentence: entry.sentence,
-          // A lesson or story word in another paragraph of a long mail says nothing about this one.
-          sameParagraph: key === 'context',
+          sameParagraph: false,
         }));
       const requires = refs(rule.requires, 'requires');
       const except = refs(rule.except, 'except');
       const context = refs(rule.context, 'context').map((ref, c) => {
         const modifier = rule.context[c]!;
         const severity = (modifier.as && options.contextSeverity?.[modifier.as]) || modifier.severity;
-        return { ...ref, score: modifier.score, ...(severity ? { severity } : {}), ...(modifier.as ? { as: modifier.as } : {}) };
+        // A lesson or story word in another paragraph of a long mail says nothing about this one;
+        // words that raise a concern ("tomorrow", "at school") still count from the next line.
+        const lowers = modifier.score < 0 || (severity !== undefined && severityRank(severity) < severityRank(rule.severity));
+        return { ...ref, sameParagraph: lowers, score: modifier.score, ...(severity ? { severity } : {}), ...(modifier.as ? { as: modifier.as } : {}) };
       });
       rules.push({
         id: rule.id,
@@ -260,6 +268,7 @@ export function compileLexicons(paths: readonly string[], options: CompileOption
         ...(rule.when ? { when: rule.when } : {}),
         terms: rule.terms,
         ...(options.contextSeverity?.quoted ? { quotedSeverity: options.contextSeverity.quoted } : {}),
+        inQuotesSeverity: options.contextSeverity?.in_quotes ?? 'severe',
         anchor: builder.addGroup(rule.terms, source, [...at, 'terms'], problems),
         requires,
         except,

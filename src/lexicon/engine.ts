@@ -103,9 +103,18 @@ export interface RuleTrace {
   entry?: { index: number; span?: TokenSpan };
   /** Context entries that applied, with where they matched. */
   context: Array<{ index: number; span: TokenSpan }>;
+  /** The hit was urgent, but its words are all inside quotation marks: see CompiledRule.inQuotesSeverity. */
+  inQuotes?: boolean;
 }
 
-function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: GroupHits, quoted: boolean): RuleTrace {
+/** Every word of the span carries the `<in-quotes>` class (word-classes.ts). */
+function insideQuotation(field: AnalysedField, span: TokenSpan): boolean {
+  for (let i = span.first; i <= span.last; i++) if (!field.tokens[i]!.variants.includes('<in-quotes>')) return false;
+  return true;
+}
+
+function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: GroupHits, field: AnalysedField): RuleTrace {
+  const quoted = field.tokens[anchor.first]!.quoted;
   const context: RuleTrace['context'] = [];
   let span = anchor;
   for (const [index, requirement] of rule.requires.entries()) {
@@ -129,7 +138,9 @@ function traceAnchor(rule: CompiledRule, anchor: TokenSpan, groupHits: GroupHits
   score = Math.min(1, Math.max(0, score));
   if (score === 0) return { rule, anchor, outcome: 'zero score', context };
   if (rule.quotedSeverity && quoted) severity = rule.quotedSeverity;
-  return { rule, anchor, outcome: 'hit', hit: { rule, score, severity, span, anchor }, context };
+  const inQuotes = severity === 'urgent' && rule.inQuotesSeverity !== 'urgent' && insideQuotation(field, anchor);
+  if (inQuotes) severity = rule.inQuotesSeverity;
+  return { rule, anchor, outcome: 'hit', hit: { rule, score, severity, span, anchor }, context, ...(inQuotes ? { inQuotes } : {}) };
 }
 
 /**
@@ -164,10 +175,10 @@ export function traceRules(lexicon: CompiledLexicon, fields: readonly AnalysedFi
     const anchors = distinct(collect(group));
     for (const rule of lexicon.rulesByAnchor.get(group)!) {
       const ruleTraces = anchors.map((anchor): RuleTrace => {
-        const quoted = fields[anchor.field]!.tokens[anchor.first]!.quoted;
-        if (rule.fields && !rule.fields.has(fieldKind(fields[anchor.field]!))) return { rule, anchor, outcome: 'wrong field', context: [] };
-        if (rule.ownWords && quoted) return { rule, anchor, outcome: 'quoted history', context: [] };
-        return traceAnchor(rule, anchor, groupHits, quoted);
+        const field = fields[anchor.field]!;
+        if (rule.fields && !rule.fields.has(fieldKind(field))) return { rule, anchor, outcome: 'wrong field', context: [] };
+        if (rule.ownWords && field.tokens[anchor.first]!.quoted) return { rule, anchor, outcome: 'quoted history', context: [] };
+        return traceAnchor(rule, anchor, groupHits, field);
       });
       traces.push(...withoutNestedHits(ruleTraces));
     }

@@ -53,31 +53,35 @@ function bareWord(norm: string): string {
 }
 
 /**
- * Quotation marks and paragraph breaks. Curly and angle quotes say which way they face; straight
- * ones pair up in order. A quotation never runs past a blank line, and one longer than
- * MAX_QUOTATION is taken for a stray mark, so an unpaired `"` cannot put a whole mail in quotes.
+ * Quotation marks and paragraph breaks. Curly and angle quotes say which way they face. A straight
+ * one opens only before a word and after a space or the start (`"hi`), and closes only after a word
+ * (`hi"`), so an inch mark (`12" screen`) neither opens nor closes. A quotation never runs past a
+ * paragraph break (checked on the tokens, which know where the normaliser saw one), and one longer
+ * than MAX_QUOTATION is taken for a stray mark.
  */
-const QUOTE_OR_BREAK = /["“”«»]|\n[ \t\r]*\n/g;
+const QUOTE_MARK = /["“”«»]/g;
 const OPENING = new Set(['“', '«']);
 const CLOSING = new Set(['”', '»']);
 const MAX_QUOTATION = 400;
+const SPACE_BEFORE = /[\s([{\-—–]/;
+const SPACE_AFTER = /[\s.,;:!?)\]}\-—–]/;
 
 /** [start, end) offsets of the text inside each quotation. */
 function quotations(text: string): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
   let open: { mark: string; at: number } | null = null;
-  for (const match of text.matchAll(QUOTE_OR_BREAK)) {
+  for (const match of text.matchAll(QUOTE_MARK)) {
     const mark = match[0];
     const at = match.index;
-    const closes = open !== null && (mark === '"' ? open.mark === '"' : CLOSING.has(mark) && OPENING.has(open.mark));
-    if (open !== null && closes) {
+    const before = at === 0 ? ' ' : text[at - 1]!;
+    const after = at + 1 === text.length ? ' ' : text[at + 1]!;
+    const canOpen = mark === '"' ? SPACE_BEFORE.test(before) && !/\s/.test(after) : OPENING.has(mark);
+    const canClose = mark === '"' ? !/\s/.test(before) && SPACE_AFTER.test(after) : CLOSING.has(mark);
+    if (open !== null && canClose && (mark === '"') === (open.mark === '"')) {
       if (at - open.at <= MAX_QUOTATION) spans.push([open.at + 1, at]);
       open = null;
-    } else if (mark === '"' || OPENING.has(mark)) {
+    } else if (canOpen) {
       open = { mark, at };
-    } else {
-      // A blank line or a closing mark with nothing open.
-      open = null;
     }
   }
   return spans;
@@ -85,12 +89,16 @@ function quotations(text: string): Array<[number, number]> {
 
 function markQuotations(tokens: Token[], text: string): void {
   if (!/["“«]/.test(text)) return;
-  let span = 0;
-  const spans = quotations(text);
-  for (const token of tokens) {
-    while (span < spans.length && spans[span]![1] <= token.start) span++;
-    const current = spans[span];
-    if (current !== undefined && current[0] <= token.start) withClass(token, '<in-quotes>');
+  let next = 0;
+  for (const [start, end] of quotations(text)) {
+    while (next < tokens.length && tokens[next]!.start < start) next++;
+    let last = next;
+    while (last < tokens.length && tokens[last]!.start < end) last++;
+    // Tokens [next, last) are inside; a quotation across a paragraph break is a mispairing.
+    if (last > next && tokens[next]!.paragraph === tokens[last - 1]!.paragraph) {
+      for (let i = next; i < last; i++) withClass(tokens[i]!, '<in-quotes>');
+    }
+    next = last;
   }
 }
 

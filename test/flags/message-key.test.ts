@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messageKey } from '../../src/flags/message-key.js';
+import { installWindows1252Decoder, NativeTextDecoder } from '../../src/scan/parse/windows-1252.js';
 
 /** As the sender's client stored it in Sent (Thunderbird-style, CRLF, with the Bcc it sent to). */
 const SENT = [
@@ -162,5 +163,16 @@ describe('messageKey', () => {
 
   it('ignores a line in the header block that is not a header', () => {
     expect(key(SENT.replace('User-Agent: Mozilla Thunderbird', 'this line is damage'))).toBe(key(SENT));
+  });
+});
+
+describe('messageKey and the windows-1252 decoder fix', () => {
+  it('decodes encoded words with Node’s own decoder, so installing the fix changes no key', () => {
+    installWindows1252Decoder();
+    const withSubject = (subject: string) => Buffer.from(SENT.replace(/^Subject: .*$/m, `Subject: ${subject}`));
+    // What Node's own decoder makes of byte 0x92, written as UTF-8: the same text, so the same key.
+    const native = Buffer.from(new NativeTextDecoder('windows-1252').decode(Uint8Array.of(0x92)), 'utf8');
+    const asUtf8 = [...native].map((b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    expect(messageKey(withSubject('=?windows-1252?Q?Year_6=92s_trip?='))).toBe(messageKey(withSubject(`=?utf-8?Q?Year_6${asUtf8}s_trip?=`)));
   });
 });

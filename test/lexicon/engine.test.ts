@@ -169,7 +169,7 @@ describe('sentence: true', () => {
 });
 
 describe('context across paragraphs', () => {
-  it('applies context only within the match paragraph, while requirements and exceptions still reach across', () => {
+  it('applies a lowering context only within the match paragraph; raising context, requirements and exceptions reach across', () => {
     const lexicon = compileYaml({
       'p.yaml': lexiconFile(
         rule(
@@ -186,15 +186,26 @@ describe('context across paragraphs', () => {
     context:
       - terms: ["lesson", "juliet"]
         within: 12
-        score: -0.7`,
+        score: -0.7
+      - terms: ["tonight"]
+        within: 12
+        severity: urgent
+      - terms: ["drama"]
+        within: 12
+        severity: minor`,
         ),
       ),
     });
     const score = (text: string) => hitsIn(lexicon, text).map((h) => h.score);
+    const severity = (text: string) => hitsIn(lexicon, text).map((h) => h.severity);
     expect(score('In the lesson Juliet says I want to die')).toEqual([expect.closeTo(0.3, 5)]);
     expect(score('Our English lesson was fine.\n\nI want to die')).toEqual([1]);
     expect(score('I\n\nwant to die')).toEqual([1]);
     expect(score('I want to die\n\njk')).toEqual([]);
+    // A severity lowered below the rule's own counts as lowering; a raised one reaches across.
+    expect(severity('Drama was fun.\n\nI want to die')).toEqual(['moderate']);
+    expect(severity('Drama was fun. I want to die')).toEqual(['minor']);
+    expect(severity('I want to die\n\ntonight')).toEqual(['urgent']);
   });
 });
 

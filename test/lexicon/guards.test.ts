@@ -96,13 +96,33 @@ const URGENT_UNLESS_QUOTED: Array<[string, string]> = [
   ['There is a bomb in the school and it will go off at 2.', 'The film opens with «There is a bomb in the school and it will go off at 2» on screen.'],
 ];
 
-describe('shipped lexicons page a human for urgent words, but not for the same words in quotation marks', () => {
+describe('urgent words page a human, but not the same words in quotation marks', () => {
+  const scanWith = (scan: ReturnType<typeof createScanner>) => async (body: string) =>
+    scan.scan(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: Message\r\n\r\n${body}\r\n`));
+  const scan = scanWith(scanner);
+
   it.each(URGENT_UNLESS_QUOTED)('%s', async (plain, quoted) => {
-    const scan = async (body: string) => scanner.scan(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: Message\r\n\r\n${body}\r\n`));
     const direct = await scan(plain);
     expect([direct.severity, direct.urgent]).toEqual(['urgent', true]);
     const reported = await scan(quoted);
     expect(reported.categories.filter((c) => c.startsWith('safety.'))).not.toEqual([]);
     expect([reported.severity, reported.urgent]).toEqual(['severe', false]);
+  });
+
+  it('still pages when only words beside the threat are quoted', async () => {
+    for (const body of ['Mum texted "no" I am going to kill myself tonight.', 'I watched "Frozen" again. I am going to kill myself tonight.']) {
+      const verdict = await scan(body);
+      expect([verdict.severity, verdict.urgent]).toEqual(['urgent', true]);
+    }
+  });
+
+  it('lowers nothing but urgent, and pages for quotations too when the trust says so', async () => {
+    const severe = 'nobody would even notice if i was gone';
+    expect((await scan(severe)).severity).toBe('severe');
+    expect((await scan(`"${severe}"`)).severity).toBe('severe');
+    const config = defaultConfig();
+    config.contextSeverity = { in_quotes: 'urgent' };
+    const paging = await scanWith(createScanner(config))(URGENT_UNLESS_QUOTED[0]![1]);
+    expect([paging.severity, paging.urgent]).toEqual(['urgent', true]);
   });
 });

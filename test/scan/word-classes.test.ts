@@ -28,8 +28,11 @@ describe('word classes', () => {
   });
 
   it('never runs a quotation past a blank line or a long way, nor from a stray mark', () => {
-    // An unpaired mark before a blank line opens nothing beyond it.
+    // An inch mark neither opens nor closes, in the same paragraph or across one.
+    expect(classed('My 12" screen broke. I am going to kill myself tonight. He said "ok".', '<in-quotes>')).toEqual(['ok']);
     expect(classed('The 12" pizza was cold.\n\nI want to die, honestly. "Fine".', '<in-quotes>')).toEqual(['Fine']);
+    // A blank line the normaliser sees (here made of no-break spaces) ends a quotation too.
+    expect(classed('Para one "quote\nstill\u00a0\n\u00a0\nPara two" here', '<in-quotes>')).toEqual([]);
     expect(classed(`"${'word '.repeat(100)}" and after`, '<in-quotes>')).toEqual([]);
     expect(classed('I said ” nothing “ at all', '<in-quotes>')).toEqual([]);
   });

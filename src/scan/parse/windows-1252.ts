@@ -10,7 +10,11 @@
  * that maps the 27 defined code points after decoding (the other 5 stay C1 controls, as in the
  * standard). It is installed only where the bug is present; on a fixed Node the native decoder stays.
  */
-const NativeTextDecoder = globalThis.TextDecoder;
+/**
+ * Node's own decoder, whatever is installed later. Message keys decode with it, so a key made
+ * before this fix loads (or in a process that never parses mail) is the key made after it.
+ */
+export const NativeTextDecoder = globalThis.TextDecoder;
 
 /** The Encoding Standard's index-windows-1252 for 0x80-0x9F; 0 where the byte stays a C1 control. */
 const HIGH_TABLE = [
@@ -40,7 +44,7 @@ class Windows1252TextDecoder extends NativeTextDecoder {
 }
 
 /** Does this Node decode windows-1252 as Latin-1? */
-export function nodeDecodesWindows1252AsLatin1(): boolean {
+function nodeDecodesWindows1252AsLatin1(): boolean {
   return new NativeTextDecoder('windows-1252').decode(Uint8Array.of(0x80)) !== '\u20ac';
 }
 
