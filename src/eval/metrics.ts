@@ -139,11 +139,11 @@ export function evaluate(results: readonly LabelledResult[], options: { strict: 
     const alsoOk = options.strict ? [] : result.alsoOk;
     categories.add(gold, alsoOk, result.predicted);
     const unique = (names: readonly string[]) => [...new Set(names.map(family))];
-    families.add(unique(gold), unique(alsoOk), unique(result.predicted));
+    const predictedFamilies = unique(result.predicted);
+    families.add(unique(gold), unique(alsoOk), predictedFamilies);
     const source = result.source === undefined ? undefined : sourceOf(result.source);
     if (source && gold.length > 0) {
       source.labelled++;
-      const predictedFamilies = unique(result.predicted);
       if (gold.some((label) => predictedFamilies.includes(family(label)))) source.caught++;
     }
     if (gold.length === 0) {

@@ -220,7 +220,7 @@ export class PhraseMatcher {
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
       const previous = tokens[i - 1];
-      if (previous && (previous.sentence !== token.sentence || previous.quoted !== token.quoted)) runs = [];
+      if (previous && phrasesBreakBetween(previous, token)) runs = [];
       const kept: typeof runs = [];
       const visit = (from: RunState, first: number) => {
         const state = this.advance(from, token);
@@ -253,11 +253,15 @@ export class PhraseMatcher {
   }
 }
 
-/** The sentence ends after token `index`: the text, the sentence or the quoted block stops there. */
+/** No phrase runs from one token into the next: a sentence ends, or quoted history starts or stops. */
+function phrasesBreakBetween(token: Token, next: Token): boolean {
+  return next.sentence !== token.sentence || next.quoted !== token.quoted;
+}
+
+/** The sentence ends after token `index`: the text ends there, or phrases break there. */
 function endsSentenceAt(tokens: readonly Token[], index: number): boolean {
-  const token = tokens[index]!;
   const next = tokens[index + 1];
-  return next === undefined || next.sentence !== token.sentence || next.quoted !== token.quoted;
+  return next === undefined || phrasesBreakBetween(tokens[index]!, next);
 }
 
 function pushAll(out: State[], states: readonly State[] | undefined): void {

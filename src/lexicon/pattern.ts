@@ -46,7 +46,7 @@ export const WORD_CLASSES = ['<name>', "<name's>", '<number>', '<in-quotes>'] as
 export type WordClass = (typeof WORD_CLASSES)[number];
 
 /** Written as a term's last word: the match must end its sentence. */
-export const SENTENCE_END = '<end>';
+export const END_OF_SENTENCE_ATOM = '<end>';
 
 const MIN_PREFIX = 3;
 const MAX_GAP = 5;
@@ -72,7 +72,7 @@ const token = (spec: TokenSpec): PatternItem => ({ kind: 'token', spec });
 
 function parseAtom(atom: string, pattern: string): PatternItem[] {
   if (atom === '_') return [token({ kind: 'any' })];
-  if (atom === SENTENCE_END) return [{ kind: 'end' }];
+  if (atom === END_OF_SENTENCE_ATOM) return [{ kind: 'end' }];
   if (atom.startsWith('<')) {
     if (!WORD_CLASSES.includes(atom as WordClass)) {
       throw new PatternError(`"${atom}" in "${pattern}" is not a word class (${WORD_CLASSES.join(', ')})`);
@@ -236,7 +236,7 @@ const NO_SETS: TermSets = new Map();
 export function parsePatternTree(pattern: string, sets: TermSets = NO_SETS): PatternItem[] {
   if (pattern.trim() === '') throw new PatternError('empty pattern');
   const items = parseSequence(pattern.trim(), { pattern, sets, open: new Set() });
-  if (misplacedEnd(items, true)) throw new PatternError(`"${pattern}" has ${SENTENCE_END} before its last word: it can only end a term, outside braces and sets`);
+  if (misplacedEnd(items, true)) throw new PatternError(`"${pattern}" has ${END_OF_SENTENCE_ATOM} before its last word: it can only end a term, outside braces and sets`);
   if (!alwaysHasWord(items)) throw new PatternError(`"${pattern}" can match a run of any words or nothing: anchor every alternative with a word`);
   if (firstKinds(items).kinds.has('any') || firstKinds(reversed(items)).kinds.has('any')) {
     throw new PatternError(`"${pattern}" starts or ends with a gap: gaps belong between words`);
@@ -249,7 +249,7 @@ function expandItems(items: readonly PatternItem[], pattern: string): TokenSpec[
   for (const item of items) {
     let options: TokenSpec[][];
     if (item.kind === 'token') options = [[item.spec]];
-    else if (item.kind === 'end') options = [[{ kind: 'word', words: [SENTENCE_END] }]];
+    else if (item.kind === 'end') options = [[{ kind: 'word', words: [END_OF_SENTENCE_ATOM] }]];
     else if (item.kind === 'gap') options = Array.from({ length: item.max + 1 }, (_, k) => Array.from({ length: k }, () => ({ kind: 'any' as const })));
     else options = item.options.flatMap((option) => expandItems(option, pattern));
     if (sequences.length * options.length > MAX_EXPANSIONS) throw new PatternError(`"${pattern}" stands for more than ${MAX_EXPANSIONS} phrases`);

@@ -252,27 +252,29 @@ describe('kestrel eval DIR', () => {
     }
   });
 
-  it('refuses a manifest line whose source is not a string, with its file:line', async () => {
+  /** `kestrel eval` on a folder holding only this manifest: its exit code, stderr and the manifest's path. */
+  async function evalOfManifest(manifest: string): Promise<{ code: number; stderr: string; path: string }> {
     const bad = mkdtempSync(join(tmpdir(), 'kestrel-eval-bad-'));
     try {
-      writeFileSync(join(bad, 'manifest.jsonl'), '{"file": "a.eml", "labels": ["none"], "source": 7}\n');
+      const path = join(bad, 'manifest.jsonl');
+      writeFileSync(path, manifest);
       const io = captureIo();
-      expect(await main(['eval', bad], io)).toBe(2);
-      expect(io.stderrText()).toContain(`${join(bad, 'manifest.jsonl')}:1: "source" must be a string`);
+      const code = await main(['eval', bad], io);
+      return { code, stderr: io.stderrText(), path };
     } finally {
       rmSync(bad, { recursive: true, force: true });
     }
+  }
+
+  it('refuses a manifest line whose source is not a string, with its file:line', async () => {
+    const { code, stderr, path } = await evalOfManifest('{"file": "a.eml", "labels": ["none"], "source": 7}\n');
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${path}:1: "source" must be a string`);
   });
 
   it('refuses a manifest line without labels with its file:line', async () => {
-    const bad = mkdtempSync(join(tmpdir(), 'kestrel-eval-bad-'));
-    try {
-      writeFileSync(join(bad, 'manifest.jsonl'), '{"file": "a.eml", "labels": ["none"]}\n{"file": "b.eml"}\n');
-      const io = captureIo();
-      expect(await main(['eval', bad], io)).toBe(2);
-      expect(io.stderrText()).toContain(`${join(bad, 'manifest.jsonl')}:2: needs "file" (string) and "labels" (non-empty list)`);
-    } finally {
-      rmSync(bad, { recursive: true, force: true });
-    }
+    const { code, stderr, path } = await evalOfManifest('{"file": "a.eml", "labels": ["none"]}\n{"file": "b.eml"}\n');
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${path}:2: needs "file" (string) and "labels" (non-empty list)`);
   });
 });
